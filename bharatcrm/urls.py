@@ -1,0 +1,17 @@
+"""Host URLs: the admin, the WhatsApp app mounted at ``whatsapp/`` and a bare health check."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness probe for load balancers; also the bare-Django baseline that ``make bench`` compares to."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("whatsapp/", include("whatsapp_leads.urls")),
+    path("healthz/", healthz, name="healthz"),
+]

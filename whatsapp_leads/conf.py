@@ -1,0 +1,107 @@
+"""One settings object for the app, in the manner of DRF's ``api_settings``.
+
+Hosts set a single ``WHATSAPP_LEADS`` dict; anything they leave out takes the default below.
+Values named in ``IMPORT_STRINGS`` are dotted paths resolved on first use, so a host can swap a
+class without forking. The cache is dropped on ``setting_changed`` so ``override_settings`` works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTING_NAME = "WHATSAPP_LEADS"
+
+DEFAULTS: dict[str, Any] = {
+    # App secrets that may sign webhooks (several while a secret is being rotated).
+    "APP_SECRETS": [],
+    # The verify token typed into Meta's App Dashboard for the GET handshake.
+    "VERIFY_TOKEN": "",
+    # Cloud API access token and our business number (for sending and media download).
+    "ACCESS_TOKEN": "",
+    "PHONE_NUMBER_ID": "",
+    # Username of the user who gets leads that no campaign rule claims.
+    "DEFAULT_OWNER": "",
+    # Marketing / Conversions API.
+    "META_ACCESS_TOKEN": "",
+    "META_GRAPH_URL": "https://graph.facebook.com",
+    "META_GRAPH_VERSION": "v25.0",
+    "META_AD_ACCOUNT_IDS": [],
+    # Region used to read numbers that arrive without a country code.
+    "DEFAULT_PHONE_REGION": "IN",
+    # Largest webhook body accepted; Meta documents "up to 3 MB", we accept 3 MiB.
+    "MAX_BODY_BYTES": 3 * 1024 * 1024,
+    # Request headers kept on each WebhookEvent (lower-case).
+    "STORED_HEADERS": [
+        "content-type",
+        "content-length",
+        "user-agent",
+        "x-hub-signature-256",
+        "x-forwarded-for",
+        "x-request-id",
+    ],
+    # Processing retries: attempts per event and the base of the exponential backoff (seconds).
+    "MAX_ATTEMPTS": 5,
+    "RETRY_BACKOFF_SECONDS": 30,
+    "RETRY_BACKOFF_MAX_SECONDS": 3600,
+    # The sweep re-queues events still pending after this many seconds.
+    "SWEEP_PENDING_AFTER_SECONDS": 300,
+    "SWEEP_INTERVAL_SECONDS": 60,
+    # How long the webhook view may spend trying to publish to the broker before giving up.
+    "PUBLISH_MAX_RETRIES": 1,
+    # Queue for processing tasks.
+    "TASK_QUEUE": None,
+    # Swappable behaviour (import strings).
+    "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
+}
+
+IMPORT_STRINGS = ("ADAPTER",)
+
+
+class AppSettings:
+    """Attribute access to ``WHATSAPP_LEADS`` merged over ``DEFAULTS``."""
+
+    def __init__(self, defaults: dict[str, Any], import_strings: tuple[str, ...]) -> None:
+        self.defaults = defaults
+        self.import_strings = import_strings
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(settings, SETTING_NAME, {}) or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.defaults:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {name!r}")
+        if name in self._cache:
+            return self._cache[name]
+        value = self.user_settings.get(name, self.defaults[name])
+        if name in self.import_strings and isinstance(value, str):
+            value = import_string(value)
+        self._cache[name] = value
+        return value
+
+    @property
+    def app_secrets(self) -> list[str]:
+        """Secrets as a clean list; a single string (or comma-separated string) is accepted too."""
+        raw = self.APP_SECRETS
+        if isinstance(raw, str):
+            raw = raw.split(",")
+        return [s.strip() for s in raw if s and s.strip()]
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+app_settings = AppSettings(DEFAULTS, IMPORT_STRINGS)
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        app_settings.reload()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,130 @@
+"""Conversations, messages and the status history of our outbound messages."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Conversation(models.Model):
+    """A lead's thread with one of our business phone numbers."""
+
+    lead = models.ForeignKey(
+        "whatsapp_leads.Lead", on_delete=models.CASCADE, related_name="conversations", help_text="The lead."
+    )
+    phone_number_id = models.CharField(max_length=64, help_text="Our business number's Cloud API id.")
+    display_phone_number = models.CharField(max_length=32, blank=True, help_text="Our number as displayed.")
+    waba_id = models.CharField(max_length=64, blank=True, help_text="WhatsApp Business Account id.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of the first message.")
+    last_message_at = models.DateTimeField(
+        null=True, blank=True, help_text="Meta's time of the latest message."
+    )
+    last_inbound_at = models.DateTimeField(
+        null=True, blank=True, help_text="Latest message from the user: opens the 24-hour service window."
+    )
+    message_count = models.PositiveIntegerField(default=0, help_text="Messages stored in the thread.")
+    inbound_count = models.PositiveIntegerField(default=0, help_text="Messages the user sent.")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When the row was created.")
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "phone_number_id"], name="wl_conversation_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} via {self.display_phone_number or self.phone_number_id}"
+
+
+class Message(models.Model):
+    """One WhatsApp message, inbound or outbound; ``wamid`` makes redelivery a no-op."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        PLAYED = "played", "Played"
+        FAILED = "failed", "Failed"
+
+    wamid = models.CharField(max_length=255, unique=True, help_text="Meta's message id (wamid.…).")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", help_text="The thread."
+    )
+    direction = models.CharField(max_length=8, choices=Direction.choices, help_text="Who sent it.")
+    type = models.CharField(max_length=32, help_text="Meta's message type; unknown types kept as sent.")
+    text = models.TextField(blank=True, help_text="One readable line for lists and transcripts.")
+    timestamp = models.DateTimeField(db_index=True, help_text="Meta's time for the message.")
+    status = models.CharField(
+        max_length=10,
+        choices=Status.choices,
+        default=Status.RECEIVED,
+        help_text="Inbound: received. Outbound: furthest status reached (never moves back).",
+    )
+    status_timestamp = models.DateTimeField(null=True, blank=True, help_text="Meta's time of that status.")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of 'sent'.")
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of 'delivered'.")
+    read_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of 'read'.")
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of 'failed'.")
+    error_code = models.CharField(max_length=32, blank=True, help_text="Meta's error code when failed.")
+    error_title = models.CharField(max_length=500, blank=True, help_text="Meta's error title when failed.")
+    media_id = models.CharField(max_length=128, blank=True, help_text="Media asset id, for media messages.")
+    media_mime_type = models.CharField(max_length=128, blank=True, help_text="Media MIME type.")
+    referral = models.JSONField(default=dict, blank=True, help_text="Click-to-WhatsApp referral, if any.")
+    ctwa_clid = models.CharField(max_length=512, blank=True, help_text="Click id from the referral.")
+    payload = models.JSONField(default=dict, help_text="The message object exactly as received.")
+    webhook_event = models.ForeignKey(
+        "whatsapp_leads.WebhookEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The webhook that first delivered it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When we stored it.")
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [models.Index(fields=["conversation", "timestamp"], name="wl_message_conv_time")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.wamid}"
+
+
+class StatusUpdate(models.Model):
+    """Every status Meta reported for an outbound message, kept even before the message is known.
+
+    ``Message.status`` is the forward-only projection of these rows; a status that arrives before
+    its message waits here (``message`` empty) and is applied when the message appears.
+    """
+
+    wamid = models.CharField(max_length=255, db_index=True, help_text="The message it reports on.")
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="status_updates",
+        help_text="The message, once known.",
+    )
+    status = models.CharField(max_length=16, help_text="sent, delivered, read, played, failed or unknown.")
+    timestamp = models.DateTimeField(help_text="Meta's time of the status.")
+    recipient_id = models.CharField(max_length=160, blank=True, help_text="Recipient phone or user id.")
+    error_code = models.CharField(max_length=32, blank=True, help_text="Error code, when failed.")
+    error_title = models.CharField(max_length=500, blank=True, help_text="Error title, when failed.")
+    payload = models.JSONField(default=dict, help_text="The status object as received.")
+    applied = models.BooleanField(default=False, help_text="Whether it has been applied to its message.")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When we stored it.")
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["wamid", "status"], name="wl_status_unique_per_message")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wamid} {self.status}"

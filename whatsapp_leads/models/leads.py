@@ -1,0 +1,142 @@
+"""Leads: one per WhatsApp user, with first-touch attribution and an owner."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Lead(models.Model):
+    """A person who wrote to the business on WhatsApp.
+
+    Identity is the business-scoped user id when Meta sends one, else the WhatsApp id; a lead
+    may carry both, and each is unique when present, so copies processed at once collide in the
+    database instead of creating twins.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        QUALIFIED = "qualified", "Qualified"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    # NULL, not "", for an absent identity: each is unique only when present.
+    wa_id = models.CharField(max_length=32, null=True, blank=True, help_text="WhatsApp id (phone digits).")  # noqa: DJ001
+    user_id = models.CharField(  # noqa: DJ001
+        max_length=160, null=True, blank=True, help_text="Business-scoped user id (BSUID), e.g. US.1349…"
+    )
+    username = models.CharField(max_length=100, blank=True, help_text="WhatsApp username, when shared.")
+    phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="Phone in E.164, with +.")
+    name = models.CharField(max_length=255, blank=True, help_text="WhatsApp profile name.")
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.NEW, db_index=True, help_text="Sales stage."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="whatsapp_leads",
+        help_text="The sales rep responsible for the lead.",
+    )
+    campaign = models.ForeignKey(
+        "whatsapp_leads.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="Campaign of the first ad that brought the lead.",
+    )
+    ad = models.ForeignKey(
+        "whatsapp_leads.Ad",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="First ad that brought the lead.",
+    )
+    source_ad_id = models.CharField(max_length=64, blank=True, db_index=True, help_text="Referral source_id.")
+    ctwa_clid = models.CharField(
+        max_length=512, blank=True, help_text="Click-to-WhatsApp click id, for the Conversions API."
+    )
+    referral = models.JSONField(default=dict, blank=True, help_text="First-touch referral as received.")
+    first_message = models.TextField(blank=True, help_text="Readable text of the earliest message.")
+    first_message_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of that message.")
+    last_message_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Meta's time of the latest inbound message."
+    )
+    marketing_opt_out = models.BooleanField(default=False, help_text="The user stopped marketing messages.")
+    marketing_opt_out_at = models.DateTimeField(null=True, blank=True, help_text="When consent last changed.")
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, help_text="When the lead was created."
+    )
+    updated_at = models.DateTimeField(auto_now=True, help_text="When the lead last changed.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("view_all_leads", "Can view every WhatsApp lead, not only their own")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id"], condition=Q(user_id__isnull=False), name="wl_lead_unique_user_id"
+            ),
+            models.UniqueConstraint(
+                fields=["wa_id"], condition=Q(wa_id__isnull=False), name="wl_lead_unique_wa_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(user_id__isnull=False) | Q(wa_id__isnull=False), name="wl_lead_has_identity"
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "status"], name="wl_lead_owner_status")]
+
+    def __str__(self) -> str:
+        return self.name or self.phone or self.user_id or self.wa_id or f"Lead #{self.pk}"
+
+
+class LeadAssignment(models.Model):
+    """Who got a lead, when and why: the audit trail behind ``Lead.owner``."""
+
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="assignments", help_text="The lead."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The new owner (empty: nobody could take it).",
+    )
+    previous_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The owner before this assignment.",
+    )
+    campaign = models.ForeignKey(
+        "whatsapp_leads.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Campaign whose rule chose the owner.",
+    )
+    reason = models.CharField(max_length=255, help_text="Why this owner, in words.")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The person who re-assigned it; empty when automatic.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it happened.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.lead} -> {self.owner} ({self.reason})"

@@ -1,0 +1,31 @@
+"""Provider payloads become typed updates. Meta's field names live here and nowhere else."""
+
+from .meta import parse_payload
+from .types import (
+    AccountNotice,
+    Business,
+    Contact,
+    ErrorDetail,
+    InboundMessage,
+    InvalidUpdate,
+    Media,
+    MessageContext,
+    MessageStatus,
+    Referral,
+    Update,
+)
+
+__all__ = [
+    "AccountNotice",
+    "Business",
+    "Contact",
+    "ErrorDetail",
+    "InboundMessage",
+    "InvalidUpdate",
+    "Media",
+    "MessageContext",
+    "MessageStatus",
+    "Referral",
+    "Update",
+    "parse_payload",
+]

@@ -1,0 +1,152 @@
+"""Typed, frozen updates: what a provider's webhook means, independent of its JSON.
+
+Services read these and never Meta's field names. Every class keeps ``raw`` (the object it was
+built from) so nothing Meta sent is lost, and unknown values degrade to ``"unknown"`` instead of
+raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FROZEN = {"frozen": True, "slots": True, "kw_only": True}
+
+
+@dataclass(**FROZEN)
+class Business:
+    """Which of our numbers (and accounts) an update concerns."""
+
+    waba_id: str = ""
+    phone_number_id: str = ""
+    display_phone_number: str = ""
+
+
+@dataclass(**FROZEN)
+class Contact:
+    """The WhatsApp user behind an update. ``user_id`` (BSUID) or ``wa_id`` identifies them."""
+
+    wa_id: str = ""
+    user_id: str = ""
+    parent_user_id: str = ""
+    username: str = ""
+    name: str = ""
+
+    @property
+    def identified(self) -> bool:
+        return bool(self.wa_id or self.user_id)
+
+
+@dataclass(**FROZEN)
+class Referral:
+    """Click-to-WhatsApp ad that led to a message."""
+
+    source_id: str = ""
+    source_type: str = ""
+    source_url: str = ""
+    headline: str = ""
+    body: str = ""
+    media_type: str = ""
+    image_url: str = ""
+    video_url: str = ""
+    thumbnail_url: str = ""
+    ctwa_clid: str = ""
+    welcome_text: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
+class Media:
+    """A media attachment; fetch the bytes through the Graph API with ``id``."""
+
+    id: str = ""
+    mime_type: str = ""
+    sha256: str = ""
+    caption: str = ""
+    filename: str = ""
+    url: str = ""
+    voice: bool = False
+    animated: bool = False
+
+
+@dataclass(**FROZEN)
+class MessageContext:
+    """What a message replies to or how it was forwarded."""
+
+    replied_to: str = ""
+    replied_from: str = ""
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: dict[str, Any] | None = None
+
+
+@dataclass(**FROZEN)
+class ErrorDetail:
+    """One error object from Meta."""
+
+    code: str = ""
+    title: str = ""
+    message: str = ""
+    details: str = ""
+    href: str = ""
+
+
+@dataclass(**FROZEN)
+class InboundMessage:
+    """A message a WhatsApp user sent us."""
+
+    business: Business
+    contact: Contact
+    wamid: str
+    timestamp: datetime
+    type: str
+    text: str = ""
+    media: Media | None = None
+    referral: Referral | None = None
+    context: MessageContext | None = None
+    errors: tuple[ErrorDetail, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
+class MessageStatus:
+    """Delivery status of a message we sent (``status`` is one of ``STATUS_VALUES`` or ``unknown``)."""
+
+    business: Business
+    wamid: str
+    status: str
+    timestamp: datetime
+    recipient_id: str = ""
+    recipient_user_id: str = ""
+    errors: tuple[ErrorDetail, ...] = ()
+    pricing: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+    biz_opaque_callback_data: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
+class AccountNotice:
+    """An update about the account rather than a conversation: errors, templates, quality, etc."""
+
+    business: Business
+    field: str
+    event: str = ""
+    summary: str = ""
+    occurred_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
+class InvalidUpdate:
+    """A part of the payload that could not be understood; recorded as the event's failure reason."""
+
+    reason: str
+    path: str = ""
+    raw: Any = None
+
+
+Update = InboundMessage | MessageStatus | AccountNotice | InvalidUpdate
+
+STATUS_VALUES = ("sent", "delivered", "read", "played", "failed")

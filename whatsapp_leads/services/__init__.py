@@ -1,0 +1,1 @@
+"""Business logic. Services speak in parsed dataclasses, never in provider JSON."""

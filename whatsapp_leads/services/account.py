@@ -1,0 +1,41 @@
+"""Account-level notices (errors without messages, templates, quality, account changes)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import transaction
+
+from ..models import AccountEvent, WebhookEvent
+from ..parsing import AccountNotice
+from ..signals import account_event_received
+
+
+def fingerprint(notice: AccountNotice, event: WebhookEvent | None) -> str:
+    """Identical notices share a fingerprint. Notices without Meta's time also key on their webhook,
+    so a recurring error (same body, later webhook) is recorded again rather than folded away."""
+    when = notice.occurred_at.isoformat() if notice.occurred_at else f"event:{event.pk if event else ''}"
+    canonical = json.dumps(
+        [notice.field, notice.event, notice.business.waba_id, when, notice.raw], sort_keys=True, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_notice(notice: AccountNotice, *, event: WebhookEvent | None = None) -> AccountEvent:
+    """Store the notice for the admin and announce it once."""
+    row, created = AccountEvent.objects.get_or_create(
+        fingerprint=fingerprint(notice, event),
+        defaults={
+            "webhook_event": event,
+            "field": notice.field[:64],
+            "event": notice.event[:64],
+            "waba_id": notice.business.waba_id[:64],
+            "summary": notice.summary[:500],
+            "payload": notice.raw,
+            "occurred_at": notice.occurred_at,
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: account_event_received.send(sender=AccountEvent, event=row))
+    return row

@@ -1,0 +1,38 @@
+"""Click-to-WhatsApp attribution: the referral's ad, and through it the campaign."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from ..models import Ad, Lead
+from ..parsing import Referral
+
+
+def get_ad(referral: Referral) -> Ad | None:
+    """The ``Ad`` for the referral's ``source_id``, created on first sight; None for non-ad referrals."""
+    if not referral.source_id:
+        return None
+    defaults = {"headline": referral.headline[:500], "source_url": referral.source_url[:1000]}
+    try:
+        with transaction.atomic():
+            ad, created = Ad.objects.get_or_create(meta_id=referral.source_id[:64], defaults=defaults)
+    except IntegrityError:  # a concurrent worker created it first
+        ad, created = Ad.objects.get(meta_id=referral.source_id[:64]), False
+    if not created and referral.headline and not ad.headline:
+        Ad.objects.filter(pk=ad.pk).update(**defaults)
+    return ad
+
+
+def attach_first_touch(lead: Lead, referral: Referral) -> bool:
+    """Record the first referral on the lead (first touch wins); True when it was attached now."""
+    if lead.referral:
+        return False
+    ad = get_ad(referral)
+    lead.referral = referral.raw or {"source_id": referral.source_id}
+    lead.source_ad_id = referral.source_id[:64]
+    lead.ctwa_clid = referral.ctwa_clid[:512]
+    lead.ad = ad
+    if ad is not None and ad.campaign_id and lead.campaign_id is None:
+        lead.campaign_id = ad.campaign_id
+    lead.save(update_fields=["referral", "source_ad_id", "ctwa_clid", "ad", "campaign", "updated_at"])
+    return True

@@ -1,0 +1,99 @@
+"""Conversations and the messages in them; a message's ``wamid`` makes storing it idempotent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from ..models import Conversation, Lead, Message, WebhookEvent
+from ..parsing import Business, InboundMessage
+
+
+def get_conversation(lead: Lead, business: Business, *, at: datetime) -> Conversation:
+    conversation, _ = Conversation.objects.get_or_create(
+        lead=lead,
+        phone_number_id=business.phone_number_id,
+        defaults={
+            "display_phone_number": business.display_phone_number,
+            "waba_id": business.waba_id,
+            "started_at": at,
+        },
+    )
+    return conversation
+
+
+def store_inbound(
+    conversation: Conversation, message: InboundMessage, *, event: WebhookEvent | None = None
+) -> Message | None:
+    """Insert the message; None when its wamid is already stored (a redelivery)."""
+    referral = message.referral
+    media = message.media
+    row = Message(
+        wamid=message.wamid,
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        type=message.type[:32],
+        text=message.text,
+        timestamp=message.timestamp,
+        status=Message.Status.RECEIVED,
+        media_id=media.id[:128] if media else "",
+        media_mime_type=media.mime_type[:128] if media else "",
+        referral=referral.raw if referral else {},
+        ctwa_clid=referral.ctwa_clid[:512] if referral else "",
+        payload=message.raw,
+        webhook_event=event,
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        if Message.objects.filter(wamid=message.wamid).exists():
+            return None
+        raise
+    return row
+
+
+def count_message(conversation: Conversation, message: Message) -> None:
+    """Update the thread's metrics; the caller holds the lead's lock, so counts do not race."""
+    at = message.timestamp
+    conversation.message_count += 1
+    fields = ["message_count"]
+    if message.direction == Message.Direction.INBOUND:
+        conversation.inbound_count += 1
+        fields.append("inbound_count")
+        if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
+            conversation.last_inbound_at = at
+            fields.append("last_inbound_at")
+    if conversation.last_message_at is None or at > conversation.last_message_at:
+        conversation.last_message_at = at
+        fields.append("last_message_at")
+    if conversation.started_at is None or at < conversation.started_at:
+        conversation.started_at = at
+        fields.append("started_at")
+    conversation.save(update_fields=fields)
+
+
+def record_outbound(
+    lead: Lead, *, wamid: str, text: str, business: Business, timestamp: datetime, type: str = "text"
+) -> Message:
+    """Store a message we sent (by the send API or an echo) and apply any status that beat it here."""
+    from .statuses import apply_pending
+
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    conversation = get_conversation(lead, business, at=timestamp)
+    message, created = Message.objects.get_or_create(
+        wamid=wamid,
+        defaults={
+            "conversation": conversation,
+            "direction": Message.Direction.OUTBOUND,
+            "type": type,
+            "text": text,
+            "timestamp": timestamp,
+            "status": Message.Status.PENDING,
+        },
+    )
+    if created:
+        count_message(conversation, message)
+    apply_pending(message)
+    return message

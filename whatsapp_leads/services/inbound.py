@@ -1,0 +1,59 @@
+"""An inbound message: the lead, the thread, the message, attribution and the owner, in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from ..models import Lead, Message, WebhookEvent
+from ..parsing import InboundMessage
+from ..signals import lead_created, message_received
+from . import assignment, attribution, conversations, leads
+
+
+def _note_timing(lead: Lead, message: InboundMessage, *, created: bool) -> tuple[list[str], bool]:
+    """Keep first/last message on the lead right even when messages arrive out of order.
+
+    Returns the changed fields and whether this message is now the lead's earliest.
+    """
+    fields: list[str] = []
+    earliest = created
+    if not created and (lead.first_message_at is None or message.timestamp < lead.first_message_at):
+        lead.first_message, lead.first_message_at = message.text, message.timestamp
+        fields += ["first_message", "first_message_at"]
+        earliest = True
+    if lead.last_message_at is None or message.timestamp > lead.last_message_at:
+        lead.last_message_at = message.timestamp
+        fields.append("last_message_at")
+    return fields, earliest
+
+
+def receive_message(message: InboundMessage, *, event: WebhookEvent | None = None) -> Message | None:
+    """Store an inbound message and everything it implies; None for a message already stored."""
+    lead, created = leads.get_or_create_lead(message)
+    conversation = conversations.get_conversation(lead, message.business, at=message.timestamp)
+    stored = conversations.store_inbound(conversation, message, event=event)
+    if stored is None:
+        return None
+    conversations.count_message(conversation, stored)
+
+    fields, earliest = _note_timing(lead, message, created=created)
+    if fields:
+        lead.save(update_fields=[*fields, "updated_at"])
+
+    attributed = message.referral is not None and attribution.attach_first_touch(lead, message.referral)
+    if created:
+        assignment.assign_new_lead(lead)
+    elif (
+        attributed
+        and earliest
+        and lead.campaign_id
+        and not lead.assignments.filter(campaign__isnull=False).exists()
+    ):
+        # The ad's message was delayed behind a later one that created the lead: route it as
+        # the campaign lead it really is, once.
+        assignment.assign_new_lead(lead, reason_prefix="Ad message arrived late. ")
+
+    if created:
+        transaction.on_commit(lambda: lead_created.send(sender=Lead, lead=lead, message=stored))
+    transaction.on_commit(lambda: message_received.send(sender=Message, message=stored, lead=lead))
+    return stored

@@ -1,0 +1,24 @@
+"""Dispatch: each parsed update type goes to the service that owns it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..models import WebhookEvent
+from ..parsing import AccountNotice, InboundMessage, MessageStatus, Update
+from . import account, inbound, statuses
+
+HANDLERS: dict[type, Callable[..., Any]] = {
+    InboundMessage: inbound.receive_message,
+    MessageStatus: statuses.record_status,
+    AccountNotice: account.record_notice,
+}
+
+
+def apply_update(update: Update, *, event: WebhookEvent | None = None) -> Any:
+    """Apply one update; call inside a transaction. Unknown update types are ignored, not fatal."""
+    handler = HANDLERS.get(type(update))
+    if handler is None:
+        return None
+    return handler(update, event=event)

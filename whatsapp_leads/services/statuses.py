@@ -1,0 +1,109 @@
+"""Statuses of our outbound messages: every report kept, the message's status only moves forward.
+
+Order comes from what a status means and Meta's timestamp, never from arrival: ``read`` that
+arrives before ``delivered`` stays ``read``; ``failed`` is terminal. A status for a message we do
+not know yet waits in ``StatusUpdate`` and is applied when the message is stored.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from ..models import Message, StatusUpdate, WebhookEvent
+from ..parsing import MessageStatus
+from ..signals import message_status_changed
+
+RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4}
+TERMINAL = "failed"
+TIMESTAMP_FIELD = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+
+
+def moves_forward(current: str, new: str) -> bool:
+    if current == TERMINAL or new not in RANK and new != TERMINAL:
+        return False
+    if new == TERMINAL:
+        return True
+    return RANK[new] > RANK.get(current, -1)
+
+
+def apply(message: Message, update: StatusUpdate) -> bool:
+    """Apply one stored status to its (locked) message; True when the visible status changed."""
+    if message.direction != Message.Direction.OUTBOUND:
+        return False
+    fields: list[str] = []
+    stamp_field = TIMESTAMP_FIELD.get(update.status)
+    if stamp_field and getattr(message, stamp_field) is None:
+        setattr(message, stamp_field, update.timestamp)
+        fields.append(stamp_field)
+    previous = message.status
+    changed = moves_forward(previous, update.status)
+    if changed:
+        message.status = update.status
+        message.status_timestamp = update.timestamp
+        fields += ["status", "status_timestamp"]
+        if update.status == TERMINAL:
+            message.error_code, message.error_title = update.error_code, update.error_title
+            fields += ["error_code", "error_title"]
+    if fields:
+        message.save(update_fields=fields)
+    if changed:
+        transaction.on_commit(
+            lambda: message_status_changed.send(
+                sender=Message, message=message, status=update.status, previous_status=previous
+            )
+        )
+    return changed
+
+
+def apply_pending(message: Message) -> int:
+    """Apply statuses that arrived before the message, oldest first; returns how many changed it."""
+    changed = 0
+    for update in StatusUpdate.objects.filter(wamid=message.wamid, applied=False).order_by("timestamp", "id"):
+        changed += apply(message, update)
+        update.message, update.applied = message, True
+        update.save(update_fields=["message", "applied"])
+    return changed
+
+
+def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -> StatusUpdate:
+    """Keep the report (once per message and status) and apply it if the message is known."""
+    error = status.errors[0] if status.errors else None
+    defaults = {
+        "timestamp": status.timestamp,
+        "recipient_id": (status.recipient_id or status.recipient_user_id)[:160],
+        "error_code": error.code[:32] if error else "",
+        "error_title": (error.title or error.message)[:500] if error else "",
+        "payload": status.raw,
+    }
+    try:
+        with transaction.atomic():
+            row, _ = StatusUpdate.objects.get_or_create(
+                wamid=status.wamid, status=status.status, defaults=defaults
+            )
+    except IntegrityError:  # a concurrent worker stored the same report first
+        row = StatusUpdate.objects.get(wamid=status.wamid, status=status.status)
+    if row.applied:
+        return row
+    message = Message.objects.select_for_update().filter(wamid=status.wamid).first()
+    if message is not None:
+        apply_pending(message)
+    return row
+
+
+def reconcile(limit: int = 1000) -> int:
+    """Apply waiting statuses whose message has since been stored.
+
+    Closes the one race the normal path leaves open: a status and its message committed by two
+    workers at the same instant, each unable to see the other. The sweep runs this.
+    """
+    wamids = (
+        StatusUpdate.objects.filter(applied=False, wamid__in=Message.objects.values("wamid"))
+        .values_list("wamid", flat=True)
+        .distinct()[:limit]
+    )
+    done = 0
+    for wamid in list(wamids):
+        with transaction.atomic():
+            message = Message.objects.select_for_update().get(wamid=wamid)
+            done += apply_pending(message)
+    return done

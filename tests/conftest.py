@@ -51,6 +51,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _in_memory_broker():
+    """The test process publishes to kombu's in-memory transport unless a test points it elsewhere.
+
+    Publishing is still real (kombu serialises and queues the message); only the server is
+    absent. Tests that need a worker to consume use Redis explicitly (see tests/procs.py).
+    """
+    from bharatcrm.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    app.pool.force_close_all()
+    yield app
+    app.conf.broker_url = previous
+
+
 @pytest.fixture(autouse=True)
 def _app_settings(settings) -> None:
     """Every test starts from known secrets, never the developer's .env."""

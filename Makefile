@@ -11,6 +11,8 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/whatsapp_leads
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PG_HOSTPORT := $(shell echo '$(TEST_POSTGRES_URL)' | sed -E 's|^[a-z]+://([^@/]*@)?([^/:]+)(:([0-9]+))?.*|\2:\4|; s|:$$|:5432|')
 PYTEST_ARGS ?=
+# make run RUN_PORT=8001 when 8000 is taken.
+RUN_PORT ?= 8000
 
 .PHONY: help venv run test test-sqlite test-postgres bench lint migrations-check clean
 
@@ -29,6 +31,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# .env with fresh secrets (never overwritten), migrate, demo data, then web + worker (-B) until Ctrl-C.
+run: venv
+	RUN_PORT=$(RUN_PORT) $(PY) scripts/run.py --port $(RUN_PORT)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
@@ -46,6 +52,15 @@ test-postgres: venv
 	else \
 		echo "== PostgreSQL not reachable at $(PG_HOSTPORT): PostgreSQL tests skipped (set TEST_POSTGRES_URL) =="; \
 	fi
+
+# Webhook intake vs a bare Django view, and leads/second of one worker, in one run on one server
+# setup. Needs PostgreSQL and Redis; creates and drops its own database, uses its own Redis db.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wl_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/7
+BENCH_ARGS ?=
+
+bench: venv
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -124,8 +124,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The app's sweep: re-queues events a broker outage left pending and applies late statuses.
+# The campaign sync, hourly: Click-to-WhatsApp campaigns, ad sets and ads from Meta's Marketing API (a logged no-op
+# without META_ACCESS_TOKEN / META_AD_ACCOUNT_IDS); also looks up ads whose lookup never ran.
 CELERY_BEAT_SCHEDULE = {
     "whatsapp-leads-sweep": {"task": "whatsapp_leads.sweep_pending_events", "schedule": 60.0},
+    "whatsapp-leads-sync-campaigns": {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
 }
 
 # --- whatsapp_leads ------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.urls import reverse
 from whatsapp_leads.signature import sign
 from whatsapp_leads.simulation import dumps
 
+from .brokers import broker_down, drain_memory_queue, point_celery_at
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 APP_SECRET = "test_app_secret"
@@ -61,20 +63,47 @@ def _in_memory_broker():
     from bharatcrm.celery import app
 
     previous = app.conf.broker_url
-    app.conf.broker_url = "memory://"
-    app.pool.force_close_all()
+    point_celery_at("memory://")
     yield app
-    app.conf.broker_url = previous
+    point_celery_at(previous)
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Publishing goes through kombu for real, into its in-memory transport (no server, no worker).
+
+    Yields a function returning the task messages queued so far. Celery lets these variables
+    override ``app.conf`` silently, so they are lifted for the test.
+    """
+    for name in ("CELERY_BROKER_URL", "CELERY_BROKER_WRITE_URL", "CELERY_BROKER_READ_URL"):
+        monkeypatch.delenv(name, raising=False)
+    point_celery_at("memory://")
+    drain_memory_queue()
+    yield drain_memory_queue
+    drain_memory_queue()
+
+
+@pytest.fixture
+def unreachable_broker():
+    """Every publish in the test is refused, as during a broker outage."""
+    with broker_down():
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _app_settings(settings) -> None:
-    """Every test starts from known secrets, never the developer's .env."""
+    """Every test starts from known secrets, never the developer's .env, and hashes passwords fast."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WHATSAPP_LEADS = {
         **settings.WHATSAPP_LEADS,
         "APP_SECRETS": [APP_SECRET],
         "VERIFY_TOKEN": VERIFY_TOKEN,
         "DEFAULT_OWNER": "",
+        # Never reach Meta from a test, whatever the developer's environment holds.
+        "ACCESS_TOKEN": "",
+        "META_ACCESS_TOKEN": "",
+        "META_AD_ACCOUNT_IDS": [],
+        "META_GRAPH_URL": "http://127.0.0.1:9/unreachable-graph",
     }
 
 

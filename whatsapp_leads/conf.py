@@ -49,11 +49,25 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF_MAX_SECONDS": 3600,
     # The sweep re-queues events still pending after this many seconds.
     "SWEEP_PENDING_AFTER_SECONDS": 300,
-    "SWEEP_INTERVAL_SECONDS": 60,
     # How long the webhook view may spend trying to publish to the broker before giving up.
     "PUBLISH_MAX_RETRIES": 1,
     # Queue for processing tasks.
     "TASK_QUEUE": None,
+    # Media messages: download files through the Graph API into default storage, up to this size,
+    # with this many attempts (exponential backoff from MEDIA_RETRY_BACKOFF_SECONDS).
+    "MEDIA_DOWNLOAD": True,
+    "MEDIA_MAX_BYTES": 16 * 1024 * 1024,
+    "MEDIA_MAX_ATTEMPTS": 5,
+    "MEDIA_RETRY_BACKOFF_SECONDS": 60,
+    # WhatsApp Flows: {flow key: {answer name: lead field}}; the key matches the reply's flow_token
+    # (exactly or as "key:...") or the answer named FLOW_ID_ANSWER. Non-Lead targets go to Lead.extra.
+    "FLOW_FIELD_MAP": {},
+    "FLOW_ID_ANSWER": "flow_id",
+    # Routing: the time zone of the business's day (working hours, daily caps, per-day numbers);
+    # empty means settings.TIME_ZONE. A lead that arrives when no eligible member is on duty goes
+    # to the member whose shift starts soonest ("next_on_duty") or to the fallback owner ("fallback").
+    "BUSINESS_TIME_ZONE": "",
+    "OFF_HOURS_ROUTING": "next_on_duty",
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
 }

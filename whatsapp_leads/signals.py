@@ -5,6 +5,7 @@
 - ``message_received(sender=Message, message, lead)``
 - ``message_status_changed(sender=Message, message, status, previous_status)``
 - ``account_event_received(sender=AccountEvent, event)``
+- ``lead_merged(sender=Lead, lead, merged_lead_id)``: a duplicate lead was folded into ``lead`` and deleted
 """
 
 from django.dispatch import Signal
@@ -14,3 +15,4 @@ lead_assigned = Signal()
 message_received = Signal()
 message_status_changed = Signal()
 account_event_received = Signal()
+lead_merged = Signal()

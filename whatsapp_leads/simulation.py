@@ -6,8 +6,9 @@ Meta's Cloud API reference (messages, contacts, referral, statuses), with Meta's
 
 from __future__ import annotations
 
-import itertools
+import base64
 import json
+import secrets
 import time
 from typing import Any
 
@@ -15,11 +16,16 @@ WABA_ID = "102290129340398"
 PHONE_NUMBER_ID = "106540352242922"
 DISPLAY_NUMBER = "15550783881"
 
-_counter = itertools.count(1)
+def wamid(wa_id: str = "919876543210") -> str:
+    """A message id unique across processes, shaped like Meta's (base64 of the sender and a random id).
 
-
-def wamid() -> str:
-    return f"wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdBNjI{next(_counter):08d}"
+    Random rather than counted: two runs of the simulator must never send the same id, or the
+    second message would rightly be dropped as a redelivery.
+    """
+    sender = (wa_id or "0").encode()[:255]
+    raw = b"\x1c\x18" + bytes([len(sender)]) + sender + b"\x15\x02\x00\x12\x18\x14"
+    raw += secrets.token_hex(10).upper().encode()
+    return "wamid." + base64.b64encode(raw).decode()
 
 
 def referral(
@@ -145,3 +151,39 @@ def inbound(
 
 def dumps(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+# Meta's sample error for a failed delivery (status reference, code 131049).
+FAILED_DELIVERY_ERROR: dict[str, Any] = {
+    "code": 131049,
+    "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+    "message": "This message was not delivered to maintain healthy ecosystem engagement.",
+    "error_data": {
+        "details": "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."
+    },
+    "href": "https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes",
+}
+
+
+def status_update(
+    message_id: str,
+    status_: str = "delivered",
+    *,
+    recipient: str = "919876543210",
+    recipient_user_id: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A whole webhook body reporting one status of a message we sent.
+
+    ``failed`` carries Meta's error object, as the real webhook does; with only a business-scoped
+    user id (``recipient=""``) the ``recipient_id`` is omitted, as Meta omits it.
+    """
+    extra: dict[str, Any] = {}
+    if recipient_user_id:
+        extra["recipient_user_id"] = recipient_user_id
+    if status_ == "failed":
+        extra["errors"] = [dict(FAILED_DELIVERY_ERROR)]
+    item = status(message_id, status_, timestamp=timestamp, recipient=recipient, **extra)
+    if not recipient:
+        item.pop("recipient_id")
+    return envelope(statuses_value([item]))

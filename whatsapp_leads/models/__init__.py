@@ -1,16 +1,19 @@
-from .campaigns import Ad, Campaign, CampaignMember
+from .campaigns import Ad, AdSet, Campaign, CampaignMember
 from .conversations import Conversation, Message, StatusUpdate
+from .history import LeadHistory
 from .leads import Lead, LeadAssignment
 from .webhooks import AccountEvent, WebhookEvent
 
 __all__ = [
     "AccountEvent",
     "Ad",
+    "AdSet",
     "Campaign",
     "CampaignMember",
     "Conversation",
     "Lead",
     "LeadAssignment",
+    "LeadHistory",
     "Message",
     "StatusUpdate",
     "WebhookEvent",

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+
+
+def validate_keywords(value: str) -> None:
+    """Reject keyword lists with a broken ``/regex/`` entry, naming it, before a lead ever meets it."""
+    from ..services.routing.keywords import keyword_errors
+
+    errors = keyword_errors(value)
+    if errors:
+        raise ValidationError(errors)
 
 
 class Campaign(models.Model):
     """A Click-to-WhatsApp campaign; routes the leads its ads bring."""
 
     class Strategy(models.TextChoices):
+        FIXED = "fixed", "Fixed owner"
         ROUND_ROBIN = "round_robin", "Round robin"
+        WEIGHTED = "weighted", "Weighted round robin"
+        LEAST_LOADED = "least_loaded", "Least loaded (fewest open leads)"
 
     meta_id = models.CharField(
         max_length=64,
@@ -27,7 +41,28 @@ class Campaign(models.Model):
         max_length=20,
         choices=Strategy.choices,
         default=Strategy.ROUND_ROBIN,
-        help_text="How new leads are shared among the campaign's active members.",
+        help_text="How new leads are shared: one fixed owner; members in turn; in turn by weight; "
+        "or to the member with the fewest open leads.",
+    )
+    fixed_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="With the 'fixed owner' rule, every lead goes to this person (members are ignored).",
+    )
+    keywords = models.TextField(
+        blank=True,
+        validators=[validate_keywords],
+        help_text="Chats that arrive without an ad join this campaign when their first message contains "
+        "one of these words or phrases (comma- or line-separated, any case, whole words), or matches a "
+        "/regular expression/ written between slashes. Empty: the campaign claims no chats.",
+    )
+    keyword_priority = models.IntegerField(
+        default=0,
+        help_text="When the keywords of several campaigns match, the highest priority wins "
+        "(then the oldest campaign).",
     )
     last_assigned_member = models.ForeignKey(
         "CampaignMember",
@@ -35,7 +70,7 @@ class Campaign(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Round-robin cursor: the member who got the previous lead.",
+        help_text="The member who got the previous lead (the round-robin cursor).",
     )
     fallback_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,7 +78,20 @@ class Campaign(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Gets the lead when no member is active; WHATSAPP_DEFAULT_OWNER when empty.",
+        help_text="Gets the lead when no member can take it, or when nobody is on duty and "
+        "OFF_HOURS_ROUTING is 'fallback'; WHATSAPP_DEFAULT_OWNER when empty.",
+    )
+    objective = models.CharField(
+        max_length=64, blank=True, help_text="Meta's campaign objective, e.g. OUTCOME_ENGAGEMENT."
+    )
+    status = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Meta's status (ACTIVE, PAUSED, ...). Routing follows 'is active', not this.",
+    )
+    account_id = models.CharField(max_length=64, blank=True, help_text="Meta ad account, act_<digits>.")
+    synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Meta's Marketing API last told us about it."
     )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the row was created.")
     updated_at = models.DateTimeField(auto_now=True, help_text="When the row last changed.")
@@ -53,6 +101,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.routing_strategy == self.Strategy.FIXED and self.fixed_owner_id is None:
+            raise ValidationError({"fixed_owner": "The 'fixed owner' rule needs a fixed owner."})
 
 
 class CampaignMember(models.Model):
@@ -68,6 +120,46 @@ class CampaignMember(models.Model):
         help_text="The sales rep.",
     )
     is_active = models.BooleanField(default=True, help_text="Only active members receive new leads.")
+    paused_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Paused: receives no new leads until this moment (leave, training). Empty: not paused.",
+    )
+    weight = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="With the weighted rule, a member of weight 3 gets three leads for every one a "
+        "member of weight 1 gets.",
+    )
+    current_weight = models.IntegerField(
+        default=0,
+        editable=False,
+        help_text="Weighted round-robin state (smooth weighted round robin); changed only under the "
+        "campaign's row lock.",
+    )
+    daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most new leads from this campaign per day (the business's day). Empty: no cap.",
+    )
+    work_days = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^[1-7]*$", "Weekdays are digits 1 (Monday) to 7 (Sunday).")],
+        help_text="Days on duty, as weekday digits: 1 Monday ... 7 Sunday (12345: Monday to Friday). "
+        "Empty: every day.",
+    )
+    work_start = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Shift start in the business's time zone. Empty: from midnight.",
+    )
+    work_end = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Shift end in the business's time zone; earlier than the start for a night shift. "
+        "Empty: until midnight. Days and times all empty: always on duty.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the rep joined the campaign.")
 
     class Meta:
@@ -78,6 +170,47 @@ class CampaignMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.campaign}"
+
+    def clean(self) -> None:
+        # Sorted, without repeats, so the stored value reads the same however it was typed.
+        self.work_days = "".join(sorted(set(self.work_days or "")))
+        if self.work_start is not None and self.work_start == self.work_end:
+            raise ValidationError({"work_end": "A shift must end at another time than it starts."})
+
+
+class AdSet(models.Model):
+    """A Meta ad set: where the Click-to-WhatsApp destination is set, between campaign and ad."""
+
+    meta_id = models.CharField(max_length=64, unique=True, help_text="Meta's ad set id.")
+    name = models.CharField(max_length=255, blank=True, help_text="Ad set name from Meta.")
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="adsets",
+        help_text="The campaign the ad set belongs to, once known.",
+    )
+    destination_type = models.CharField(
+        max_length=32, blank=True, help_text="Where the ads send people; WHATSAPP for Click-to-WhatsApp."
+    )
+    status = models.CharField(max_length=32, blank=True, help_text="Meta's configured status.")
+    effective_status = models.CharField(
+        max_length=32, blank=True, help_text="Meta's status after its campaign's (e.g. CAMPAIGN_PAUSED)."
+    )
+    account_id = models.CharField(max_length=64, blank=True, help_text="Meta ad account, act_<digits>.")
+    synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Meta's Marketing API last told us about it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When the row was created.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="When the row last changed.")
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "ad set"
+
+    def __str__(self) -> str:
+        return self.name or f"Ad set {self.meta_id}"
 
 
 class Ad(models.Model):
@@ -92,6 +225,28 @@ class Ad(models.Model):
         on_delete=models.SET_NULL,
         related_name="ads",
         help_text="The campaign the ad belongs to, once known.",
+    )
+    adset = models.ForeignKey(
+        AdSet,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ads",
+        help_text="The ad set the ad belongs to, once known.",
+    )
+    status = models.CharField(max_length=32, blank=True, help_text="Meta's configured status.")
+    effective_status = models.CharField(
+        max_length=32, blank=True, help_text="Meta's status after its ad set's and campaign's."
+    )
+    account_id = models.CharField(max_length=64, blank=True, help_text="Meta ad account, act_<digits>.")
+    synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the campaign sync last saw it on Meta."
+    )
+    looked_up_at = models.DateTimeField(
+        null=True, blank=True, help_text="When we last asked Meta for this ad by id (empty: never)."
+    )
+    lookup_error = models.TextField(
+        blank=True, help_text="Why the last lookup failed, in Meta's words; empty once it succeeds."
     )
     headline = models.CharField(max_length=500, blank=True, help_text="Ad headline from the latest referral.")
     source_url = models.URLField(max_length=1000, blank=True, help_text="Ad URL from the latest referral.")

@@ -51,6 +51,12 @@ class Message(models.Model):
         PLAYED = "played", "Played"
         FAILED = "failed", "Failed"
 
+    class MediaStatus(models.TextChoices):
+        NONE = "", "No media"
+        PENDING = "pending", "Waiting for download"
+        DOWNLOADED = "downloaded", "Downloaded"
+        FAILED = "failed", "Download failed"
+
     wamid = models.CharField(max_length=255, unique=True, help_text="Meta's message id (wamid.…).")
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages", help_text="The thread."
@@ -72,8 +78,74 @@ class Message(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of 'failed'.")
     error_code = models.CharField(max_length=32, blank=True, help_text="Meta's error code when failed.")
     error_title = models.CharField(max_length=500, blank=True, help_text="Meta's error title when failed.")
+    error_message = models.TextField(blank=True, help_text="Meta's error message when failed.")
+    error_details = models.TextField(blank=True, help_text="Meta's error details when failed.")
+    biz_opaque_callback_data = models.CharField(
+        max_length=512, blank=True, help_text="Our tracking string, echoed back by Meta on statuses."
+    )
     media_id = models.CharField(max_length=128, blank=True, help_text="Media asset id, for media messages.")
     media_mime_type = models.CharField(max_length=128, blank=True, help_text="Media MIME type.")
+    media_sha256 = models.CharField(
+        max_length=128, blank=True, help_text="Meta's base64 SHA-256 of the file; checked on download."
+    )
+    media_caption = models.TextField(blank=True, help_text="Caption the user typed under the media.")
+    media_filename = models.CharField(max_length=255, blank=True, help_text="Document file name as sent.")
+    media_file = models.FileField(
+        upload_to="whatsapp_leads/media/%Y/%m/",
+        max_length=500,
+        blank=True,
+        help_text="The downloaded file in Django's default storage (Meta's media URLs expire).",
+    )
+    media_size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Downloaded size in bytes.")
+    media_status = models.CharField(
+        max_length=12,
+        choices=MediaStatus.choices,
+        blank=True,
+        help_text="Download progress; empty for messages without media.",
+    )
+    media_error = models.TextField(blank=True, help_text="Why the last download attempt failed.")
+    media_attempts = models.PositiveSmallIntegerField(default=0, help_text="Download attempts so far.")
+    media_downloaded_at = models.DateTimeField(null=True, blank=True, help_text="When the file was stored.")
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        help_text="The message this one replies or reacts to, once we have it.",
+    )
+    reply_to_wamid = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="wamid of the message replied or reacted to, kept even when we never stored it.",
+    )
+    forwarded = models.BooleanField(default=False, help_text="The user forwarded it (5 times or less).")
+    frequently_forwarded = models.BooleanField(
+        default=False, help_text="Forwarded more than 5 times: likely a chain message."
+    )
+    referred_product = models.JSONField(
+        default=dict, blank=True, help_text="Catalog product the user asked about (catalog and product ids)."
+    )
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Kind-specific facts in our own words: location, shared contacts, order lines, reply ids.",
+    )
+    errors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Errors Meta attached (unsupported messages): code, title, details.",
+    )
+    form_response = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="All answers of a WhatsApp Flow form, parsed from its JSON string.",
+    )
+    flow_token = models.CharField(
+        max_length=255, blank=True, help_text="The Flow's token: tells which form the answers belong to."
+    )
+    form_error = models.TextField(blank=True, help_text="Why the form answers could not be read or applied.")
     referral = models.JSONField(default=dict, blank=True, help_text="Click-to-WhatsApp referral, if any.")
     ctwa_clid = models.CharField(max_length=512, blank=True, help_text="Click id from the referral.")
     payload = models.JSONField(default=dict, help_text="The message object exactly as received.")
@@ -116,6 +188,32 @@ class StatusUpdate(models.Model):
     recipient_id = models.CharField(max_length=160, blank=True, help_text="Recipient phone or user id.")
     error_code = models.CharField(max_length=32, blank=True, help_text="Error code, when failed.")
     error_title = models.CharField(max_length=500, blank=True, help_text="Error title, when failed.")
+    error_message = models.TextField(blank=True, help_text="Error message, when failed.")
+    error_details = models.TextField(blank=True, help_text="Error details, when failed.")
+    pricing_category = models.CharField(
+        max_length=64, blank=True, help_text="What Meta charges it as: marketing, utility, service, ..."
+    )
+    pricing_type = models.CharField(
+        max_length=64, blank=True, help_text="regular, free_customer_service or free_entry_point."
+    )
+    pricing_model = models.CharField(max_length=16, blank=True, help_text="PMP (per message) or CBP (old).")
+    billable = models.BooleanField(
+        null=True, blank=True, help_text="Whether Meta bills it (deprecated by Meta)."
+    )
+    conversation_id = models.CharField(
+        max_length=128, blank=True, help_text="Meta's pricing conversation id."
+    )
+    conversation_origin = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="What opened that conversation: marketing, service, referral_conversion, ...",
+    )
+    conversation_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Meta's pricing conversation window ends."
+    )
+    biz_opaque_callback_data = models.CharField(
+        max_length=512, blank=True, help_text="Our tracking string from the send, echoed back by Meta."
+    )
     payload = models.JSONField(default=dict, help_text="The status object as received.")
     applied = models.BooleanField(default=False, help_text="Whether it has been applied to its message.")
     created_at = models.DateTimeField(auto_now_add=True, help_text="When we stored it.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Lead(models.Model):
@@ -30,6 +31,13 @@ class Lead(models.Model):
     username = models.CharField(max_length=100, blank=True, help_text="WhatsApp username, when shared.")
     phone = models.CharField(max_length=20, blank=True, db_index=True, help_text="Phone in E.164, with +.")
     name = models.CharField(max_length=255, blank=True, help_text="WhatsApp profile name.")
+    email = models.EmailField(blank=True, help_text="Email address, e.g. from a WhatsApp Flow form.")
+    city = models.CharField(max_length=120, blank=True, help_text="City, e.g. from a WhatsApp Flow form.")
+    extra = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Form answers mapped by FLOW_FIELD_MAP to names that are not Lead fields.",
+    )
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.NEW, db_index=True, help_text="Sales stage."
     )
@@ -62,6 +70,9 @@ class Lead(models.Model):
         max_length=512, blank=True, help_text="Click-to-WhatsApp click id, for the Conversions API."
     )
     referral = models.JSONField(default=dict, blank=True, help_text="First-touch referral as received.")
+    first_touch_at = models.DateTimeField(
+        null=True, blank=True, help_text="Meta's time of the message that carried the first-touch referral."
+    )
     first_message = models.TextField(blank=True, help_text="Readable text of the earliest message.")
     first_message_at = models.DateTimeField(null=True, blank=True, help_text="Meta's time of that message.")
     last_message_at = models.DateTimeField(
@@ -133,10 +144,13 @@ class LeadAssignment(models.Model):
         related_name="+",
         help_text="The person who re-assigned it; empty when automatic.",
     )
-    created_at = models.DateTimeField(auto_now_add=True, help_text="When it happened.")
+    # Not auto_now_add: routing passes its own clock, so daily caps and "longest since the last
+    # lead" are counted on the same time line the rule was evaluated on.
+    created_at = models.DateTimeField(default=timezone.now, help_text="When it happened.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "created_at"], name="wl_assignment_owner_at")]
 
     def __str__(self) -> str:
         return f"{self.lead} -> {self.owner} ({self.reason})"

@@ -3,9 +3,13 @@
 from .meta import parse_payload
 from .types import (
     AccountNotice,
+    Billing,
     Business,
+    ConsentChange,
     Contact,
     ErrorDetail,
+    FormReply,
+    IdentityChange,
     InboundMessage,
     InvalidUpdate,
     Media,
@@ -17,9 +21,13 @@ from .types import (
 
 __all__ = [
     "AccountNotice",
+    "Billing",
     "Business",
+    "ConsentChange",
     "Contact",
     "ErrorDetail",
+    "FormReply",
+    "IdentityChange",
     "InboundMessage",
     "InvalidUpdate",
     "Media",

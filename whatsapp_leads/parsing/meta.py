@@ -11,6 +11,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from .billing import parse_billing
+from .fields import parse_field_change
+from .flows import parse_form_reply
+from .identity import system_identity_change, system_sender
+from .kinds import message_details
 from .text import readable_text
 from .types import (
     STATUS_VALUES,
@@ -65,6 +70,15 @@ def _list(value: Any, what: str) -> list[Any]:
     return value
 
 
+def _http_url(value: Any) -> str:
+    """A URL we may show as a link: http(s) only, so a ``javascript:`` value never becomes one.
+
+    The raw referral keeps whatever was sent; only the typed field is filtered.
+    """
+    url = _str(value).strip()
+    return url if url.lower().startswith(("https://", "http://")) else ""
+
+
 def parse_timestamp(value: Any) -> datetime:
     """Meta sends Unix seconds, usually as a string (``"1749416383"``), sometimes as a number."""
     if value is None or value == "":
@@ -112,13 +126,13 @@ def parse_referral(raw: Any) -> Referral | None:
     return Referral(
         source_id=_str(raw.get("source_id")),
         source_type=_str(raw.get("source_type")),
-        source_url=_str(raw.get("source_url")),
+        source_url=_http_url(raw.get("source_url")),
         headline=_str(raw.get("headline")),
         body=_str(raw.get("body")),
         media_type=_str(raw.get("media_type")),
-        image_url=image_url,
-        video_url=_str(raw.get("video_url")),
-        thumbnail_url=_str(raw.get("thumbnail_url")),
+        image_url=_http_url(image_url),
+        video_url=_http_url(raw.get("video_url")),
+        thumbnail_url=_http_url(raw.get("thumbnail_url")),
         ctwa_clid=_str(raw.get("ctwa_clid")),
         welcome_text=_str(welcome.get("text")) if isinstance(welcome, dict) else "",
         raw=raw,
@@ -212,6 +226,8 @@ def parse_message(
         raise ValueError("message has no id")
     kind = _str(raw.get("type")) or "unknown"
     sender = _sender(raw, contacts, ordered)
+    if kind == "system":
+        sender = system_sender(raw, sender)
     if not sender.identified:
         raise ValueError(f"message {wamid} has neither 'from' nor 'from_user_id'")
     return InboundMessage(
@@ -225,8 +241,28 @@ def parse_message(
         referral=parse_referral(raw.get("referral")),
         context=parse_context(raw.get("context")),
         errors=parse_errors(raw.get("errors")),
+        details=message_details(kind, raw),
+        form=parse_form_reply(raw) if kind == "interactive" else None,
         raw=raw,
     )
+
+
+def parse_message_updates(
+    raw: Any, business: Business, contacts: dict[str, Contact], ordered: list[Contact]
+) -> list[Update]:
+    """The message, then the identity move a ``system`` message announces (applied after it, so
+    the message still finds the lead under the old identity)."""
+    message = parse_message(raw, business, contacts, ordered)
+    if message.type != "system":
+        return [message]
+    change = system_identity_change(
+        message.raw,
+        sender=message.contact,
+        business=business,
+        wamid=message.wamid,
+        timestamp=message.timestamp,
+    )
+    return [message, change] if change else [message]
 
 
 def parse_status(raw: Any, business: Business) -> MessageStatus:
@@ -248,6 +284,7 @@ def parse_status(raw: Any, business: Business) -> MessageStatus:
         pricing=pricing if isinstance(pricing, dict) else None,
         conversation=conversation if isinstance(conversation, dict) else None,
         biz_opaque_callback_data=_str(raw.get("biz_opaque_callback_data")),
+        billing=parse_billing(pricing, conversation, parse_time=parse_timestamp),
         raw=raw,
     )
 
@@ -264,10 +301,11 @@ def _value_errors(value: dict[str, Any], business: Business) -> Iterator[Update]
         )
 
 
-def _each(items: list[Any], path: str, build: Callable[[Any], Update]) -> Iterator[Update]:
+def _each(items: list[Any], path: str, build: Callable[[Any], Update | list[Update]]) -> Iterator[Update]:
     for index, item in enumerate(items):
         try:
-            yield build(item)
+            built = build(item)
+            yield from built if isinstance(built, list) else (built,)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             yield InvalidUpdate(reason=str(exc), path=f"{path}[{index}]", raw=item)
 
@@ -277,7 +315,9 @@ def parse_messages_change(entry: dict[str, Any], value: dict[str, Any], path: st
     contacts, ordered = _contacts_by_id(value)
     messages = _list(value.get("messages"), "messages")
     statuses = _list(value.get("statuses"), "statuses")
-    yield from _each(messages, f"{path}.messages", lambda m: parse_message(m, business, contacts, ordered))
+    yield from _each(
+        messages, f"{path}.messages", lambda m: parse_message_updates(m, business, contacts, ordered)
+    )
     yield from _each(statuses, f"{path}.statuses", lambda s: parse_status(s, business))
     if value.get("errors") and not messages and not statuses:
         yield from _value_errors(value, business)
@@ -286,17 +326,14 @@ def parse_messages_change(entry: dict[str, Any], value: dict[str, Any], path: st
 def parse_other_change(
     entry: dict[str, Any], field_name: str, value: dict[str, Any], path: str
 ) -> Iterator[Update]:
-    """Fields other than ``messages`` are kept as account notices; issue-specific handlers refine them."""
-    business = parse_business(entry, value)
-    event = _str(value.get("event"))
-    occurred = entry.get("time")
-    yield AccountNotice(
-        business=business,
-        field=field_name,
-        event=event,
-        summary=f"{field_name}: {event}".strip(": ") if event else field_name,
-        occurred_at=parse_timestamp(occurred) if occurred not in (None, "") else None,
-        raw=value,
+    """Fields other than ``messages``: consent and identity updates, else account notices (fields.py)."""
+    yield from parse_field_change(
+        field_name,
+        value,
+        business=parse_business(entry, value),
+        path=path,
+        occurred=entry.get("time"),
+        parse_time=parse_timestamp,
     )
 
 

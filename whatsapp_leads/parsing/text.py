@@ -6,8 +6,11 @@ than raising, so a new kind of message is stored on the day Meta starts sending 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
+
+from .kinds import message_details
 
 Reader = Callable[[dict[str, Any]], str]
 
@@ -31,7 +34,9 @@ def _media(kind: str, label: str) -> Reader:
         caption = _s(media.get("caption"))
         name = _s(media.get("filename"))
         label_ = "Voice message" if kind == "audio" and media.get("voice") is True else label
-        detail = caption or name
+        if kind == "sticker" and media.get("animated") is True:
+            label_ = "Animated sticker"
+        detail = f"{name}: {caption}" if name and caption else caption or name
         return f"[{label_}] {detail}".strip()
 
     return read
@@ -41,6 +46,8 @@ def _location(m: dict[str, Any]) -> str:
     loc = _obj(m, "location")
     place = ", ".join(p for p in (_s(loc.get("name")), _s(loc.get("address"))) if p)
     coords = f"{_s(loc.get('latitude'))}, {_s(loc.get('longitude'))}".strip(", ")
+    if place and coords:
+        return f"[Location] {place} ({coords})"
     return f"[Location] {place or coords}".strip()
 
 
@@ -54,9 +61,22 @@ def _interactive(m: dict[str, Any]) -> str:
     kind = _s(inter.get("type"))
     reply = _obj(inter, kind)
     if kind == "nfm_reply":
-        return f"[Form reply] {_s(reply.get('body') or reply.get('name'))}".strip()
+        return _form_reply(reply)
     title = _s(reply.get("title"))
     return title or f"[Interactive {kind or 'reply'}]"
+
+
+def _form_reply(reply: dict[str, Any]) -> str:
+    """The answers themselves, so a list shows what the person filled in."""
+    answers = reply.get("response_json")
+    try:
+        answers = json.loads(answers) if isinstance(answers, str) else answers
+    except (ValueError, RecursionError):
+        return "[Form reply] (answers could not be read)"
+    if not isinstance(answers, dict):
+        return f"[Form reply] {_s(reply.get('body') or reply.get('name'))}".strip()
+    shown = [f"{k}: {_s(v)}" for k, v in answers.items() if k != "flow_token" and _s(v)]
+    return f"[Form reply] {', '.join(shown) or _s(reply.get('body'))}".strip()
 
 
 def _reaction(m: dict[str, Any]) -> str:
@@ -65,24 +85,50 @@ def _reaction(m: dict[str, Any]) -> str:
 
 
 def _contacts(m: dict[str, Any]) -> str:
-    cards = m.get("contacts") if isinstance(m.get("contacts"), list) else []
-    names = [_s(_obj(c, "name").get("formatted_name")) for c in cards if isinstance(c, dict)]
-    return f"[Contact] {', '.join(n for n in names if n)}".strip()
+    cards = message_details("contacts", m).get("cards", [])
+    shown = []
+    for card in cards:
+        reach = ", ".join([*card["phones"], *card["emails"]])
+        shown.append(f"{card['name'] or 'Unnamed'}{f' ({reach})' if reach else ''}")
+    return f"[Contact] {'; '.join(shown)}".strip()
 
 
 def _order(m: dict[str, Any]) -> str:
-    order = _obj(m, "order")
-    items = order.get("product_items") if isinstance(order.get("product_items"), list) else []
-    return f"[Order] {len(items)} item(s) {_s(order.get('text'))}".strip()
+    order = message_details("order", m)
+    items = order.get("items", [])
+    totals = ", ".join(f"{amount} {currency}".strip() for currency, amount in order.get("totals", {}).items())
+    parts = [f"{len(items)} item(s)", totals, order.get("note", "")]
+    return f"[Order] {' · '.join(p for p in parts if p)}"
+
+
+SYSTEM_LABELS = {
+    "user_changed_number": "Changed their WhatsApp number",
+    "user_changed_user_id": "Their WhatsApp user id changed",
+    "customer_identity_changed": "Their security identity changed",
+}
 
 
 def _system(m: dict[str, Any]) -> str:
-    return f"[System] {_s(_obj(m, 'system').get('body'))}".strip()
+    system = _obj(m, "system")
+    body = _s(system.get("body")) or SYSTEM_LABELS.get(_s(system.get("type")), "")
+    return f"[System] {body}".strip()
 
 
 def _unsupported(m: dict[str, Any]) -> str:
     inner = _s(_obj(m, "unsupported").get("type"))
-    return f"[Unsupported message{': ' + inner if inner else ''}]"
+    errors = m.get("errors") if isinstance(m.get("errors"), list) else []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    why = _s(first.get("title") or first.get("message"))
+    code = _s(first.get("code"))
+    reason = f" {why}{f' ({code})' if code else ''}" if why else ""
+    return f"[Unsupported message{': ' + inner if inner else ''}]{reason}"
+
+
+def _unknown(kind: str, m: dict[str, Any]) -> str:
+    """A type we do not know yet: its name, and any text it seems to carry."""
+    inner = _obj(m, kind)
+    text = _s(inner.get("body") or inner.get("text") or inner.get("caption"))
+    return f"[{kind}] {text}".strip()
 
 
 READERS: dict[str, Reader] = {
@@ -107,9 +153,7 @@ READERS: dict[str, Reader] = {
 def readable_text(kind: str, message: dict[str, Any]) -> str:
     """The line a person reads for ``message``; never raises."""
     reader = READERS.get(kind)
-    if reader is None:
-        return f"[{kind}]"
     try:
-        return reader(message)
+        return reader(message) if reader is not None else _unknown(kind, message)
     except Exception:  # a reader bug must not lose the message; the raw payload is kept beside it
         return f"[{kind}]"

@@ -7,6 +7,7 @@ raising.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,33 @@ class ErrorDetail:
 
 
 @dataclass(**FROZEN)
+class FormReply:
+    """The answers of a WhatsApp Flow form (``nfm_reply``), parsed from Meta's JSON string.
+
+    ``error`` says why the answers could not be read; the message is still stored.
+    """
+
+    name: str = ""
+    body: str = ""
+    flow_token: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass(**FROZEN)
+class Billing:
+    """How Meta prices a delivered message, and the pricing conversation it falls in."""
+
+    category: str = ""
+    type: str = ""
+    model: str = ""
+    billable: bool | None = None
+    conversation_id: str = ""
+    conversation_origin: str = ""
+    conversation_expires_at: datetime | None = None
+
+
+@dataclass(**FROZEN)
 class InboundMessage:
     """A message a WhatsApp user sent us."""
 
@@ -106,6 +134,8 @@ class InboundMessage:
     referral: Referral | None = None
     context: MessageContext | None = None
     errors: tuple[ErrorDetail, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    form: FormReply | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -123,6 +153,7 @@ class MessageStatus:
     pricing: dict[str, Any] | None = None
     conversation: dict[str, Any] | None = None
     biz_opaque_callback_data: str = ""
+    billing: Billing | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,6 +170,39 @@ class AccountNotice:
 
 
 @dataclass(**FROZEN)
+class IdentityChange:
+    """A WhatsApp user's number or business-scoped user id changed.
+
+    ``previous_*`` find the lead; a non-empty ``new_*`` replaces that identity. Announced by a
+    ``system`` message (``message_wamid`` set) or by the ``user_id_update`` field.
+    """
+
+    business: Business
+    reason: str
+    previous_wa_id: str = ""
+    previous_user_id: str = ""
+    new_wa_id: str = ""
+    new_user_id: str = ""
+    detail: str = ""
+    timestamp: datetime | None = None
+    message_wamid: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
+class ConsentChange:
+    """A user stopped or resumed a category of messages (``user_preferences``)."""
+
+    business: Business
+    contact: Contact
+    category: str
+    value: str
+    detail: str = ""
+    timestamp: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
 class InvalidUpdate:
     """A part of the payload that could not be understood; recorded as the event's failure reason."""
 
@@ -147,6 +211,9 @@ class InvalidUpdate:
     raw: Any = None
 
 
-Update = InboundMessage | MessageStatus | AccountNotice | InvalidUpdate
+Update = InboundMessage | MessageStatus | AccountNotice | IdentityChange | ConsentChange | InvalidUpdate
 
 STATUS_VALUES = ("sent", "delivered", "read", "played", "failed")
+
+# Meta's Unix-seconds reader (meta.parse_timestamp), passed to the field parsers to avoid an import cycle.
+TimeParser = Callable[[Any], datetime]

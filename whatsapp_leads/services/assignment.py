@@ -1,74 +1,156 @@
-"""Choosing a lead's owner by its campaign's rule.
+"""Choosing a lead's owner by its campaign's rule, and recording every change of owner.
 
-The campaign row is locked while choosing, so workers on other processes or machines take
-turns on the round-robin cursor and no two leads are handed the same turn.
+The campaign row is locked (``SELECT ... FOR UPDATE``) while choosing, so workers in other
+processes or on other machines take turns: the round-robin cursor, the weighted state, today's
+counts against a daily cap and the open-lead counts are all read and written by one transaction
+at a time, and no two leads are handed the same turn.
+
+Order of decision for a lead with an active campaign:
+1. ``fixed``: the fixed owner.
+2. Otherwise the campaign's eligible members (``routing.eligibility``): those on duty share the
+   lead by the campaign's strategy (``routing.strategies``).
+3. Nobody eligible on duty: the members whose shift starts soonest (``OFF_HOURS_ROUTING =
+   "next_on_duty"``, the default) or the fallback owner (``"fallback"``).
+4. No eligible member at all: the fallback owner, else ``WHATSAPP_DEFAULT_OWNER``, else nobody.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db import transaction
+from django.utils import formats, timezone
 
 from ..adapter import get_adapter
+from ..conf import app_settings
 from ..models import Campaign, CampaignMember, Lead, LeadAssignment
 from ..signals import lead_assigned
+from .routing import eligibility, strategies
+from .routing.hours import business_time_zone
+
+NEXT_ON_DUTY = "next_on_duty"
+FALLBACK = "fallback"
 
 
-def _round_robin(campaign: Campaign) -> CampaignMember | None:
-    adapter = get_adapter()
-    members = [
-        m
-        for m in campaign.members.filter(is_active=True).select_related("user").order_by("id")
-        if adapter.is_eligible_owner(m.user)
-    ]
-    if not members:
-        return None
-    cursor = campaign.last_assigned_member_id
-    chosen = next((m for m in members if cursor is None or m.id > cursor), members[0])
-    campaign.last_assigned_member = chosen
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Who gets the lead, the campaign whose rule decided (None: no rule applied), and why."""
+
+    owner: Any | None
+    campaign: Campaign | None
+    reason: str
+
+
+def _default(campaign: Campaign | None, why: str) -> Decision:
+    return Decision(get_adapter().default_owner(), campaign, f"{why}: default owner")
+
+
+def _fallback(campaign: Campaign, why: str) -> Decision:
+    """The campaign's fallback owner; a deactivated one (someone who left) collects nothing."""
+    fallback = campaign.fallback_owner
+    if fallback is not None and get_adapter().is_eligible_owner(fallback):
+        return Decision(fallback, campaign, f"{why}: fallback owner")
+    return _default(campaign, f"{why}, nor a fallback owner")
+
+
+def _to_member(campaign: Campaign, members: list[CampaignMember], *, prefix: str = "") -> Decision:
+    """Pick among ``members`` by the campaign's strategy and move the campaign's cursor."""
+    pick = strategies.pick(campaign, members)
+    campaign.last_assigned_member = pick.member
     campaign.save(update_fields=["last_assigned_member", "updated_at"])
-    return chosen
+    label = campaign.get_routing_strategy_display()
+    detail = f" ({pick.detail})" if pick.detail else ""
+    return Decision(pick.member.user, campaign, f"{prefix}{label} in campaign '{campaign}'{detail}")
 
 
-def choose_owner(lead: Lead) -> tuple[Any | None, Campaign | None, str]:
-    """(owner, campaign whose rule chose, reason). Call inside a transaction."""
-    adapter = get_adapter()
+def _off_hours(campaign: Campaign, roster: eligibility.Roster, *, tz: tzinfo) -> Decision:
+    nobody = f"Nobody on duty in campaign '{campaign}'"
+    upcoming = roster.next_on_duty()
+    if app_settings.OFF_HOURS_ROUTING == FALLBACK or upcoming is None:
+        return _fallback(campaign, nobody)
+    starts, members = upcoming
+    local = starts.astimezone(tz)
+    when = f"{formats.date_format(local, 'D j M H:i')} {local.tzname()}"
+    return _to_member(campaign, members, prefix=f"{nobody}; next on duty at {when}. ")
+
+
+def choose_owner(lead: Lead, *, now: datetime | None = None) -> Decision:
+    """The owner ``lead.campaign``'s rule gives at ``now``. Call inside a transaction: it locks."""
     if lead.campaign_id is None:
-        return adapter.default_owner(), None, "No campaign: default owner"
-    campaign = Campaign.objects.select_for_update().get(pk=lead.campaign_id)
+        return _default(None, "No campaign")
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("fixed_owner", "fallback_owner")
+        .get(pk=lead.campaign_id)
+    )
     if not campaign.is_active:
-        return adapter.default_owner(), campaign, f"Campaign '{campaign}' is inactive: default owner"
-    member = _round_robin(campaign)
-    if member is not None:
-        return member.user, campaign, f"Round robin in campaign '{campaign}'"
-    fallback = campaign.fallback_owner if campaign.fallback_owner_id else adapter.default_owner()
-    return fallback, campaign, f"Campaign '{campaign}' has no active member: fallback owner"
+        return _default(campaign, f"Campaign '{campaign}' is inactive")
+    if campaign.routing_strategy == Campaign.Strategy.FIXED:
+        owner = campaign.fixed_owner
+        if owner is not None and get_adapter().is_eligible_owner(owner):
+            return Decision(owner, campaign, f"Fixed owner of campaign '{campaign}'")
+        return _fallback(campaign, f"Campaign '{campaign}' has no fixed owner who can take leads")
+
+    now = now or timezone.now()
+    tz = business_time_zone()
+    roster = eligibility.roster(campaign, now=now, tz=tz)
+    on_duty = roster.on_duty
+    if on_duty:
+        return _to_member(campaign, on_duty)
+    if roster.candidates:
+        return _off_hours(campaign, roster, tz=tz)
+    return _fallback(
+        campaign, f"Campaign '{campaign}' has no active member free to take it (paused or at the daily cap)"
+    )
 
 
 def assign(
-    lead: Lead, *, owner: Any | None, reason: str, campaign: Campaign | None = None, by: Any = None
-) -> None:
-    """Set the owner, record why, and announce it after commit."""
+    lead: Lead,
+    *,
+    owner: Any | None,
+    reason: str,
+    campaign: Campaign | None = None,
+    by: Any = None,
+    at: datetime | None = None,
+) -> LeadAssignment:
+    """Set the owner, record who, when and why, and announce it after commit."""
     previous = lead.owner
     lead.owner = owner
     lead.save(update_fields=["owner", "updated_at"])
-    LeadAssignment.objects.create(
+    record = LeadAssignment.objects.create(
         lead=lead,
         owner=owner,
         previous_owner=previous,
         campaign=campaign,
         reason=reason[:255],
         assigned_by=by,
+        created_at=at or timezone.now(),
     )
     transaction.on_commit(
         lambda: lead_assigned.send(
             sender=Lead, lead=lead, owner=owner, previous_owner=previous, reason=reason
         )
     )
+    return record
 
 
-def assign_new_lead(lead: Lead, *, reason_prefix: str = "") -> Any | None:
-    owner, campaign, reason = choose_owner(lead)
-    assign(lead, owner=owner, reason=f"{reason_prefix}{reason}", campaign=campaign)
-    return owner
+def assign_new_lead(lead: Lead, *, reason_prefix: str = "", now: datetime | None = None) -> Any | None:
+    """Route a lead by its campaign's rule at ``now`` (default: the wall clock); returns the owner."""
+    now = now or timezone.now()
+    decision = choose_owner(lead, now=now)
+    assign(
+        lead,
+        owner=decision.owner,
+        reason=f"{reason_prefix}{decision.reason}",
+        campaign=decision.campaign,
+        at=now,
+    )
+    return decision.owner
+
+
+def reassign(lead: Lead, *, owner: Any | None, by: Any) -> LeadAssignment:
+    """A manager hands the lead to someone else: recorded with who did it; counts against no cap."""
+    who = by.get_username() if hasattr(by, "get_username") else str(by)
+    return assign(lead, owner=owner, reason=f"Re-assigned by {who}", by=by)

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import Business, InboundMessage
+from .kinds import link_replies, stored_fields
 
 
 def get_conversation(lead: Lead, business: Business, *, at: datetime) -> Conversation:
@@ -43,6 +44,7 @@ def store_inbound(
         ctwa_clid=referral.ctwa_clid[:512] if referral else "",
         payload=message.raw,
         webhook_event=event,
+        **stored_fields(message),
     )
     try:
         with transaction.atomic():
@@ -74,10 +76,15 @@ def count_message(conversation: Conversation, message: Message) -> None:
     conversation.save(update_fields=fields)
 
 
+@transaction.atomic
 def record_outbound(
     lead: Lead, *, wamid: str, text: str, business: Business, timestamp: datetime, type: str = "text"
 ) -> Message:
-    """Store a message we sent (by the send API or an echo) and apply any status that beat it here."""
+    """Store a message we sent (by the send API or an echo) and apply any status that beat it here.
+
+    Atomic by itself: a sender calls it right after the Graph API answers, usually outside any
+    transaction, and the lead lock below is only legal (and only useful) inside one.
+    """
     from .statuses import apply_pending
 
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
@@ -95,5 +102,6 @@ def record_outbound(
     )
     if created:
         count_message(conversation, message)
+        link_replies(message)  # replies and reactions the user sent before we recorded it
     apply_pending(message)
     return message

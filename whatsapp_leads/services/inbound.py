@@ -7,7 +7,8 @@ from django.db import transaction
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
-from . import assignment, attribution, conversations, leads
+from . import assignment, attribution, conversations, kinds, leads
+from .routing import keywords
 
 
 def _note_timing(lead: Lead, message: InboundMessage, *, created: bool) -> tuple[list[str], bool]:
@@ -29,20 +30,29 @@ def _note_timing(lead: Lead, message: InboundMessage, *, created: bool) -> tuple
 
 def receive_message(message: InboundMessage, *, event: WebhookEvent | None = None) -> Message | None:
     """Store an inbound message and everything it implies; None for a message already stored."""
+    if Message.objects.filter(wamid=message.wamid).exists():
+        # A redelivery. Checked before the lead so a message whose sender has since moved to a new
+        # number cannot resurrect the old identity as a new lead; the unique wamid still decides races.
+        return None
     lead, created = leads.get_or_create_lead(message)
     conversation = conversations.get_conversation(lead, message.business, at=message.timestamp)
     stored = conversations.store_inbound(conversation, message, event=event)
     if stored is None:
         return None
     conversations.count_message(conversation, stored)
+    kinds.after_store(lead, stored, message, event=event)
 
     fields, earliest = _note_timing(lead, message, created=created)
     if fields:
         lead.save(update_fields=[*fields, "updated_at"])
 
-    attributed = message.referral is not None and attribution.attach_first_touch(lead, message.referral)
+    attributed = message.referral is not None and attribution.attach_first_touch(
+        lead, message.referral, at=message.timestamp
+    )
     if created:
-        assignment.assign_new_lead(lead)
+        # A chat without an ad may be claimed by a campaign's keywords ("I need a loan").
+        claim = keywords.claim_organic_lead(lead, text=message.text)
+        assignment.assign_new_lead(lead, reason_prefix=claim.reason if claim else "")
     elif (
         attributed
         and earliest

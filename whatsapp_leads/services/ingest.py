@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models import WebhookEvent
-from ..parsing import AccountNotice, InboundMessage, MessageStatus, Update
-from . import account, inbound, statuses
+from ..parsing import AccountNotice, ConsentChange, IdentityChange, InboundMessage, MessageStatus, Update
+from . import account, consent, identity, inbound, statuses
 
 HANDLERS: dict[type, Callable[..., Any]] = {
     InboundMessage: inbound.receive_message,
     MessageStatus: statuses.record_status,
     AccountNotice: account.record_notice,
+    IdentityChange: identity.apply_change,
+    ConsentChange: consent.apply_consent,
 }
 
 

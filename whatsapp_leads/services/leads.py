@@ -8,6 +8,7 @@ from django.db.models import Q
 from ..adapter import get_adapter
 from ..models import Lead
 from ..parsing import Contact, InboundMessage
+from .identity import find_and_merge, previous_owner, refresh_identity
 from .phones import to_e164
 
 
@@ -29,29 +30,6 @@ def find_lead(contact: Contact, *, lock: bool = False) -> Lead | None:
     return matches[0] if matches else None
 
 
-def _fill_identity(lead: Lead, contact: Contact) -> list[str]:
-    """Add what we learn about a known lead (a user id first seen, a phone, a new profile name)."""
-    changed: list[str] = []
-    if contact.user_id and not lead.user_id and not Lead.objects.filter(user_id=contact.user_id).exists():
-        lead.user_id = contact.user_id
-        changed.append("user_id")
-    if contact.wa_id and not lead.wa_id and not Lead.objects.filter(wa_id=contact.wa_id).exists():
-        lead.wa_id = contact.wa_id
-        changed.append("wa_id")
-    if contact.wa_id and not lead.phone:
-        phone = to_e164(contact.wa_id)
-        if phone:
-            lead.phone = phone
-            changed.append("phone")
-    if contact.username and contact.username != lead.username:
-        lead.username = contact.username[:100]
-        changed.append("username")
-    if contact.name and contact.name != lead.name:
-        lead.name = contact.name[:255]
-        changed.append("name")
-    return changed
-
-
 def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
     """The sender's lead, locked for this transaction, and whether it was created now.
 
@@ -59,11 +37,14 @@ def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
     make one of them fail, and that one finds and uses the winner's row.
     """
     contact = message.contact
-    lead = find_lead(contact, lock=True)
+    lead = find_and_merge(contact, at=message.timestamp)
     if lead is not None:
-        changed = _fill_identity(lead, contact)
+        changed = refresh_identity(lead, contact, at=message.timestamp)
         if changed:
             lead.save(update_fields=[*changed, "updated_at"])
+        return lead, False
+    lead = previous_owner(contact, before=message.timestamp)
+    if lead is not None:  # sent before the user moved to a new number or id: it is still theirs
         return lead, False
 
     lead = Lead(

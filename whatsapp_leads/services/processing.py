@@ -35,13 +35,31 @@ class PermanentError(Exception):
     """The body can never be processed (not JSON, not a WhatsApp webhook): retrying will not help."""
 
 
+def _without_nul(value: object) -> object:
+    """``value`` with NUL characters replaced by U+FFFD, recursively (keys included).
+
+    PostgreSQL stores neither NUL in text nor ``\u0000`` in jsonb, so a message carrying one
+    would fail forever; the replacement keeps the rest of it readable.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def decode_body(event: WebhookEvent) -> object:
+    body = event.body_bytes
     try:
-        return json.loads(event.body_bytes.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise PermanentError(f"body is not UTF-8 text: {exc}") from None
     except json.JSONDecodeError as exc:
         raise PermanentError(f"body is not valid JSON: {exc}") from None
+    # JSON can only carry NUL escaped, so the byte check keeps the common path free.
+    return _without_nul(payload) if b"\\u0000" in body else payload
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -108,8 +126,9 @@ def process_event(event_id: int, *, force: bool = False) -> Outcome:
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=WebhookEvent.Status.FAILED,
         processed_at=now,
-        error="\n".join(problems)[:10000],
-        traceback=trace,
+        # PostgreSQL text cannot hold NUL; a reason quoting a mangled payload must still be saved.
+        error="\n".join(problems)[:10000].replace("\x00", "\\x00"),
+        traceback=trace.replace("\x00", "\\x00"),
         update_count=count,
     )
     if retryable and event.attempts < app_settings.MAX_ATTEMPTS:

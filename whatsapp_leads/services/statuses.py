@@ -10,12 +10,27 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from ..models import Message, StatusUpdate, WebhookEvent
-from ..parsing import MessageStatus
+from ..parsing import Billing, MessageStatus
 from ..signals import message_status_changed
 
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4}
 TERMINAL = "failed"
 TIMESTAMP_FIELD = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+
+
+def billing_fields(billing: Billing | None) -> dict[str, object]:
+    """Pricing and pricing-conversation columns of a ``StatusUpdate`` (empty when Meta sent none)."""
+    if billing is None:
+        return {}
+    return {
+        "pricing_category": billing.category[:64],
+        "pricing_type": billing.type[:64],
+        "pricing_model": billing.model[:16],
+        "billable": billing.billable,
+        "conversation_id": billing.conversation_id[:128],
+        "conversation_origin": billing.conversation_origin[:64],
+        "conversation_expires_at": billing.conversation_expires_at,
+    }
 
 
 def moves_forward(current: str, new: str) -> bool:
@@ -43,7 +58,11 @@ def apply(message: Message, update: StatusUpdate) -> bool:
         fields += ["status", "status_timestamp"]
         if update.status == TERMINAL:
             message.error_code, message.error_title = update.error_code, update.error_title
-            fields += ["error_code", "error_title"]
+            message.error_message, message.error_details = update.error_message, update.error_details
+            fields += ["error_code", "error_title", "error_message", "error_details"]
+    if update.biz_opaque_callback_data and not message.biz_opaque_callback_data:
+        message.biz_opaque_callback_data = update.biz_opaque_callback_data
+        fields.append("biz_opaque_callback_data")
     if fields:
         message.save(update_fields=fields)
     if changed:
@@ -73,6 +92,10 @@ def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -
         "recipient_id": (status.recipient_id or status.recipient_user_id)[:160],
         "error_code": error.code[:32] if error else "",
         "error_title": (error.title or error.message)[:500] if error else "",
+        "error_message": error.message if error else "",
+        "error_details": error.details if error else "",
+        "biz_opaque_callback_data": status.biz_opaque_callback_data[:512],
+        **billing_fields(status.billing),
         "payload": status.raw,
     }
     try:

@@ -1,0 +1,132 @@
+"""A small HTTP load generator: client processes with one keep-alive connection each.
+
+Python's ``http.client`` is enough on loopback as long as the clients are separate processes
+(one GIL each) and everything a request needs (bodies, signatures) is built before the clock
+starts. All clients start together on a barrier; the rate is successful responses over the
+time from the first start to the last finish.
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from whatsapp_leads.signature import sign
+from whatsapp_leads.simulation import dumps, inbound
+
+AD_ID = "120226305854810726"
+
+
+def bench_payload(n: int) -> bytes:
+    """The webhook body of bench user ``n``: an ad-click text message with its own wamid.
+
+    The message id is derived from ``n`` because ``simulation.wamid()`` counts per process, and
+    the client processes would otherwise send the same ids.
+    """
+    wa_id = f"91{n:010d}"
+    return dumps(
+        inbound(
+            wa_id=wa_id,
+            name=f"Bench {n}",
+            ad_id=AD_ID,
+            message_id=f"wamid.HBgM{wa_id}FQIAEhgUQkVOQ0g{n:010d}",
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What one phase sends: ``requests`` in total over ``clients`` connections, within ``max_seconds``."""
+
+    port: int
+    path: str
+    requests: int
+    clients: int
+    max_seconds: float
+    secret: str | None = None  # when set: signed webhook POSTs, else GETs
+    user_offset: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class Result:
+    ok: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+
+def _requests_for(plan: Plan, index: int, count: int) -> list[tuple[str, bytes | None, dict[str, str]]]:
+    """Every request a client will send, ready to go: distinct users, so each webhook is new work."""
+    if plan.secret is None:
+        return [("GET", None, {})] * count
+    first = plan.user_offset + index * count
+    out = []
+    for n in range(first, first + count):
+        body = bench_payload(n)
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, plan.secret)}
+        out.append(("POST", body, headers))
+    return out
+
+
+def _client(plan: Plan, index: int, count: int, barrier: Any, results: Any) -> None:
+    prepared = _requests_for(plan, index, count)
+    result = Result()
+    conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
+    barrier.wait()
+    started = time.perf_counter()
+    deadline = started + plan.max_seconds
+    for method, body, headers in prepared:
+        if time.perf_counter() > deadline:
+            break
+        try:
+            conn.request(method, plan.path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            result.errors[type(exc).__name__] += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
+            continue
+        result.statuses[response.status] += 1
+        if response.status == 200:
+            result.ok += 1
+        if response.will_close:
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
+    finished = time.perf_counter()
+    conn.close()
+    results.put((index, started, finished, result.ok, dict(result.statuses), dict(result.errors)))
+
+
+def run(plan: Plan) -> Result:
+    """Run one phase and return its combined result."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(plan.clients)
+    results = ctx.Queue()
+    share, extra = divmod(plan.requests, plan.clients)
+    processes = [
+        ctx.Process(
+            target=_client, args=(plan, i, share + (1 if i < extra else 0), barrier, results), daemon=True
+        )
+        for i in range(plan.clients)
+    ]
+    for process in processes:
+        process.start()
+    rows = [results.get(timeout=plan.max_seconds + 120) for _ in processes]
+    for process in processes:
+        process.join(timeout=10)
+    combined = Result()
+    for _, _, _, ok, statuses, errors in rows:
+        combined.ok += ok
+        combined.statuses.update(statuses)
+        combined.errors.update(errors)
+    combined.seconds = max(r[2] for r in rows) - min(r[1] for r in rows)
+    return combined

@@ -1,0 +1,343 @@
+"""A fake Graph API served over real HTTP on 127.0.0.1, answering the way Meta does.
+
+It knows ad accounts, campaigns, ad sets and ads; honours Graph field expansion
+(``fields=name,adset{id,name}``); pages edges with ``paging.cursors`` and absolute ``paging.next``
+links (carrying ``access_token``, as Meta's do); checks the bearer token; and returns Meta's
+error bodies for unknown ids (100), expired tokens (190) and whatever a test queues up (rate
+limits, 5xx). Our client talks to it through ``requests`` exactly as it would talk to Meta.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+TOKEN = "test-meta-access-token"
+VERSION = "v25.0"
+QUIET_USAGE = {"X-App-Usage": json.dumps({"call_count": 3, "total_time": 2, "total_cputime": 1})}
+_trace = itertools.count(1)
+
+
+def fbtrace_id() -> str:
+    return f"AQx{next(_trace):05d}Zk3mNvTq9"
+
+
+@dataclass
+class Reply:
+    """One HTTP answer: status, JSON body (or raw text), headers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    """A request the fake received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+# --- Meta's error answers ----------------------------------------------------------------------
+
+RATE_LIMIT_MESSAGES = {
+    4: "(#4) Application request limit reached",
+    17: "(#17) User request limit reached",
+    32: "(#32) Page request limit reached",
+    613: "(#613) Calls to this api have exceeded the rate limit.",
+    80004: "There have been too many calls to this ad-account. Wait a bit and try again. For more info, "
+    "please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management.",
+}
+
+
+def error_body(
+    message: str, *, code: int, type: str = "OAuthException", subcode: int | None = None, **extra: Any
+):
+    error: dict[str, Any] = {"message": message, "type": type, "code": code, **extra}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = fbtrace_id()
+    return {"error": error}
+
+
+def business_usage(*, percent: int = 100, regain_minutes: int = 0) -> dict[str, str]:
+    """The ``X-Business-Use-Case-Usage`` header Meta sends for an ad account."""
+    usage = {"1001": [{"type": "ads_management", "call_count": percent, "total_cputime": 34,
+                       "total_time": 41, "estimated_time_to_regain_access": regain_minutes,
+                       "ads_api_access_tier": "standard_access"}]}  # fmt: skip
+    return {"X-Business-Use-Case-Usage": json.dumps(usage)}
+
+
+def rate_limited(code: int, *, headers: dict[str, str] | None = None) -> Reply:
+    """A throttling error as Meta words it, with any usage headers the test wants alongside."""
+    transient = {"is_transient": True} if code in (4, 17, 80004) else {}
+    subcode = 2446079 if code in (17, 80004) else None
+    return Reply(
+        400, error_body(RATE_LIMIT_MESSAGES[code], code=code, subcode=subcode, **transient), headers or {}
+    )
+
+
+def server_error(status: int = 500) -> Reply:
+    return Reply(
+        status,
+        error_body(
+            "An unexpected error has occurred. Please retry your request later.", code=2, is_transient=True
+        ),
+    )
+
+
+def unavailable_html() -> Reply:
+    """What a load balancer in front of Graph answers: not JSON at all."""
+    return Reply(
+        503, "<html><body><h1>503 Service Unavailable</h1></body></html>", {"Content-Type": "text/html"}
+    )
+
+
+def expired_token() -> Reply:
+    return Reply(
+        400,
+        error_body(
+            "Error validating access token: Session has expired on Tuesday, 17-Nov-26 04:00:00 PST. "
+            "The current time is Tuesday, 24-Nov-26 05:12:09 PST.",
+            code=190,
+            subcode=463,
+        ),
+    )
+
+
+def unknown_object(object_id: str) -> Reply:
+    return Reply(
+        400,
+        error_body(
+            f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
+            "missing permissions, or does not support this operation. Please read the Graph API "
+            "documentation at https://developers.facebook.com/docs/graph-api",
+            code=100,
+            subcode=33,
+            type="GraphMethodException",
+        ),
+    )
+
+
+def ok(body: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
+    return Reply(200, body, {**QUIET_USAGE, **(headers or {})})
+
+
+# --- field expansion ---------------------------------------------------------------------------
+
+
+def parse_fields(spec: str) -> dict[str, Any]:
+    """``"name,adset{id,name}"`` -> ``{"name": None, "adset": {"id": None, "name": None}}``."""
+    result: dict[str, Any] = {}
+    depth, start = 0, 0
+    for i, char in enumerate(spec + ","):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            part = spec[start:i].strip()
+            start = i + 1
+            if not part:
+                continue
+            if "{" in part:
+                name, inner = part.split("{", 1)
+                result[name.strip()] = parse_fields(inner[:-1])
+            else:
+                result[part] = None
+    return result
+
+
+class FakeGraph:
+    """The Graph API of a few ad accounts. Add objects, optionally queue replies, then ``serve()``."""
+
+    def __init__(self, *, token: str = TOKEN, version: str = VERSION, max_page_size: int = 2) -> None:
+        self.token = token
+        self.version = version
+        self.max_page_size = max_page_size
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.edges: dict[str, dict[str, list[str]]] = {}
+        self.queued: list[tuple[str, Reply]] = []
+        self.requests: list[Seen] = []
+        self.base_url = ""
+        self.token_expired = False
+        self._lock = threading.Lock()
+
+    # --- the world ---
+
+    def account(self, account_id: str) -> dict[str, list[str]]:
+        return self.edges.setdefault(account_id, {"adsets": [], "ads": [], "campaigns": []})
+
+    def add_campaign(
+        self, campaign_id: str, *, name: str, account: str, objective: str = "OUTCOME_ENGAGEMENT",
+        status: str = "ACTIVE",
+    ) -> dict[str, Any]:  # fmt: skip
+        obj = {"id": campaign_id, "name": name, "objective": objective, "status": status,
+               "account_id": account.removeprefix("act_")}  # fmt: skip
+        self.objects[campaign_id] = obj
+        self.account(account)["campaigns"].append(campaign_id)
+        return obj
+
+    def add_adset(
+        self, adset_id: str, *, name: str, campaign_id: str, account: str, destination_type: str = "WHATSAPP",
+        status: str = "ACTIVE",
+    ) -> dict[str, Any]:  # fmt: skip
+        obj = {"id": adset_id, "name": name, "campaign_id": campaign_id, "destination_type": destination_type,
+               "status": status, "effective_status": status, "account_id": account.removeprefix("act_")}  # fmt: skip
+        self.objects[adset_id] = obj
+        self.account(account)["adsets"].append(adset_id)
+        return obj
+
+    def add_ad(
+        self, ad_id: str, *, name: str, adset_id: str, account: str, status: str = "ACTIVE"
+    ) -> dict[str, Any]:
+        adset = self.objects[adset_id]
+        obj = {"id": ad_id, "name": name, "adset_id": adset_id, "campaign_id": adset["campaign_id"],
+               "status": status, "effective_status": status, "account_id": account.removeprefix("act_")}  # fmt: skip
+        self.objects[ad_id] = obj
+        self.account(account)["ads"].append(ad_id)
+        return obj
+
+    def queue(self, path_contains: str, *replies: Reply) -> None:
+        """Answer the next requests whose path contains ``path_contains`` with ``replies``, in order."""
+        self.queued.extend((path_contains, reply) for reply in replies)
+
+    def requests_to(self, path_contains: str) -> list[Seen]:
+        return [r for r in self.requests if path_contains in r.path]
+
+    # --- HTTP ---
+
+    @contextlib.contextmanager
+    def serve(self) -> Iterator[str]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                reply = fake.handle("GET", self.path, dict(self.headers.items()))
+                raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                data = raw.encode()
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json; charset=UTF-8", **reply.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            yield self.base_url
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Reply:
+        parts = urlsplit(raw_path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self._lock:
+            self.requests.append(Seen(method=method, path=parts.path, query=query, headers=headers))
+            for index, (fragment, reply) in enumerate(self.queued):
+                if fragment in parts.path:
+                    del self.queued[index]
+                    return reply
+        bearer = headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.token_expired:
+            return expired_token()
+        if self.token not in (bearer, query.get("access_token")):
+            return Reply(400, error_body("Invalid OAuth access token - Cannot parse access token", code=190))
+        segments = [s for s in parts.path.split("/") if s]
+        if not segments or segments[0] != self.version:
+            return Reply(400, error_body(f"Unknown path components: {parts.path}", code=2500))
+        fields = parse_fields(query.get("fields", "id,name"))
+        if len(segments) == 2:
+            obj = self.objects.get(segments[1])
+            return ok(self.render(obj, fields)) if obj else unknown_object(segments[1])
+        if len(segments) == 3 and segments[1] in self.edges and segments[2] in ("adsets", "ads", "campaigns"):
+            return self.page(parts.path, segments[1], segments[2], query, fields)
+        return unknown_object(segments[1])
+
+    def render(self, obj: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, sub in fields.items():
+            linked = obj.get(f"{name}_id") if name in ("adset", "campaign") else None
+            if linked and linked in self.objects:
+                out[name] = self.render(self.objects[linked], sub or {"id": None})
+            elif name in obj:
+                out[name] = obj[name]
+        out["id"] = obj["id"]  # Graph always answers with the id
+        return out
+
+    def page(
+        self, path: str, account: str, edge: str, query: dict[str, str], fields: dict[str, Any]
+    ) -> Reply:
+        ids = self.edges[account][edge]
+        limit = min(int(query.get("limit", 25)), self.max_page_size)
+        start = int(base64.b64decode(query["after"]).decode()) + 1 if query.get("after") else 0
+        chunk = ids[start : start + limit]
+        body: dict[str, Any] = {"data": [self.render(self.objects[i], fields) for i in chunk]}
+        if chunk:
+            cursors = {
+                "before": base64.b64encode(str(start).encode()).decode(),
+                "after": base64.b64encode(str(start + len(chunk) - 1).encode()).decode(),
+            }
+            body["paging"] = {"cursors": cursors}
+            if start + len(chunk) < len(ids):
+                next_query = {
+                    **query,
+                    "access_token": self.token,
+                    "limit": str(limit),
+                    "after": cursors["after"],
+                }
+                body["paging"]["next"] = f"{self.base_url}{path}?{urlencode(next_query)}"
+            if start > 0:
+                prev_query = {k: v for k, v in query.items() if k != "after"}
+                prev_query.update(access_token=self.token, limit=str(limit), before=cursors["before"])
+                body["paging"]["previous"] = f"{self.base_url}{path}?{urlencode(prev_query)}"
+        return ok(body)
+
+
+class FakeClock:
+    """``clock`` and ``sleep`` for GraphClient: sleeping advances time instantly and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def point_settings_at(settings: Any, fake: FakeGraph, **extra: Any) -> None:
+    """Aim WHATSAPP_LEADS at the fake (URL, version, token), with ``extra`` overrides."""
+    settings.WHATSAPP_LEADS = {
+        **settings.WHATSAPP_LEADS,
+        "META_GRAPH_URL": fake.base_url,
+        "META_GRAPH_VERSION": fake.version,
+        "META_ACCESS_TOKEN": fake.token,
+        "ACCESS_TOKEN": "",
+        "META_AD_ACCOUNT_IDS": [],
+        **extra,
+    }

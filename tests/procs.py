@@ -1,0 +1,548 @@
+"""Real processes for tests and ``make bench``: Celery workers, gunicorn, and racing ``process_event`` callers.
+
+Everything here starts a genuine subprocess against the same PostgreSQL database and Redis server
+the test (or the bench) uses; nothing is mocked. Each helper is a context manager that always
+stops what it started, and shows the child's log when something went wrong, because a worker
+that silently failed to start otherwise looks like a test that timed out.
+
+Run as a module (``python -m tests.procs race-process ...``) it is the racing caller used by the
+concurrency tests: it waits for a start flag, then calls ``process_event`` on the given events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The secret and verify token of the test settings, so a child verifies exactly like the test.
+TEST_APP_SECRET = "test_app_secret"
+TEST_VERIFY_TOKEN = "test-verify-token"
+# Environment variables that Celery reads *over* ``app.conf`` (see celery.app.utils.Settings).
+_BROKER_ENV_OVERRIDES = ("CELERY_BROKER_URL", "CELERY_BROKER_WRITE_URL")
+
+
+# --- waiting -------------------------------------------------------------------------------------
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail saying ``what`` never happened.
+
+    Tests of real processes must wait for them, but never with a bare sleep: polling returns as
+    soon as the thing happened and still bounds a hang.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- where children connect ------------------------------------------------------------------------
+
+
+def database_url(settings_dict: Mapping[str, Any] | None = None) -> str:
+    """A ``DATABASE_URL`` for the database the current process is connected to.
+
+    Under pytest this is the *test* database (``test_<name>``), which only exists once a test
+    has asked for the database; children pointed at it see the rows a transactional test commits.
+    """
+    if settings_dict is None:
+        from django.db import connection
+
+        settings_dict = connection.settings_dict
+    engine = settings_dict["ENGINE"]
+    name = str(settings_dict["NAME"])
+    if engine.endswith("sqlite3"):
+        if name == ":memory:" or "mode=memory" in name:
+            raise RuntimeError("an in-memory SQLite database cannot be shared with another process")
+        return f"sqlite:///{name}"
+    if not engine.endswith("postgresql"):
+        raise RuntimeError(f"no DATABASE_URL form known for {engine}")
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{quote(name, safe='')}"
+
+
+def child_env(
+    *, database_url: str, broker_url: str | None = None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Environment for a child Django process: our database and broker, a throwaway secret key.
+
+    The app settings match the test's autouse fixture (test secret, no default owner) and carry
+    no Meta credentials, so a developer's ``.env`` cannot change what a child does: explicit
+    variables beat ``.env``.
+    """
+    env = dict(os.environ)
+    for name in _BROKER_ENV_OVERRIDES:
+        env.pop(name, None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bharatcrm.settings",
+            "DATABASE_URL": database_url,
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DEBUG": "false",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "WHATSAPP_APP_SECRET": TEST_APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": TEST_VERIFY_TOKEN,
+            "WHATSAPP_DEFAULT_OWNER": "",
+            # No real Meta credentials reach a child: nothing it does may call Meta's APIs.
+            "WHATSAPP_ACCESS_TOKEN": "",
+            "META_ACCESS_TOKEN": "",
+            "META_AD_ACCOUNT_IDS": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if broker_url:
+        env["CELERY_BROKER_URL"] = broker_url
+    env.update(extra or {})
+    return env
+
+
+def flush_redis_db(url: str) -> None:
+    """Empty one Redis database (FLUSHDB, never FLUSHALL): queues left by an earlier run would
+    hand a new worker task ids that point at other rows."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+# --- the test process's publisher ------------------------------------------------------------------
+
+
+def _point_publisher(app: Any, url: str) -> None:
+    """Make ``app`` publish to ``url`` from now on.
+
+    Celery builds its broker connection pool and producer pool lazily from ``broker_url`` and
+    caches both (``app.pool``, ``app.amqp.producer_pool``), and kombu keeps global pools keyed
+    by connection parameters. Changing the URL alone would keep publishing to the old broker,
+    and ``force_close_all()`` alone leaves a *closed* pool cached (every later publish fails with
+    "Acquire on closed pool"). So: close and forget kombu's pools (``kombu.pools.reset``, its
+    public API), then drop Celery's two cached references, exactly as Celery does after a fork
+    (``Celery._after_fork``).
+    """
+    import kombu.pools
+
+    kombu.pools.reset()
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def publishing_to(broker_url: str) -> Iterator[Any]:
+    """Point the test process's Celery app (what the webhook view publishes with) at ``broker_url``.
+
+    Restores the previous broker, with fresh pools, on exit. ``CELERY_BROKER_URL`` in the
+    environment would override ``app.conf`` silently, so it is lifted for the duration.
+    """
+    from bharatcrm.celery import app
+
+    saved_env = {name: os.environ.pop(name) for name in _BROKER_ENV_OVERRIDES if name in os.environ}
+    previous = app.conf.broker_url
+    _point_publisher(app, broker_url)
+    try:
+        wanted, actual = urlparse(broker_url), urlparse(app.connection_for_write().as_uri())
+        if (wanted.hostname, wanted.port) != (actual.hostname, actual.port):
+            raise RuntimeError(f"publisher still points at {actual.hostname}:{actual.port}")
+        yield app
+    finally:
+        _point_publisher(app, previous)
+        os.environ.update(saved_env)
+
+
+# --- processes ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChildProcess:
+    """A subprocess with its combined stdout/stderr in a file."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def dump_log(self, *, stream: Any = None, tail: int = 200) -> None:
+        lines = self.log().splitlines()[-tail:]
+        out = stream or sys.stderr
+        print(f"\n----- log of {self.name} (pid {self.process.pid}, last {len(lines)} lines) -----", file=out)
+        print("\n".join(lines), file=out)
+        print(f"----- end of {self.name} log -----", file=out)
+
+
+def _spawn(name: str, args: list[str], *, env: Mapping[str, str], log_dir: Path) -> ChildProcess:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        # Its own session, so stopping it can reach every child it forked (prefork pool, gunicorn
+        # workers) through its process group, whose id is this pid.
+        process = subprocess.Popen(  # noqa: S603  (fixed argv built here, no shell)
+            args,
+            cwd=REPO_DIR,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return ChildProcess(name=name, process=process, log_path=log_path)
+
+
+def _exited(pid: int, *, timeout: float) -> bool:
+    """Wait for ``pid`` to exit *without reaping it*, so its id cannot be reused meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def stop(child: ChildProcess, *, grace: float = 15.0) -> int | None:
+    """SIGTERM (a warm shutdown: running tasks finish), then SIGKILL whatever is left of its group.
+
+    The leader is not reaped until its group has been signalled: while it is a zombie its pid,
+    which is the group id, still belongs to us, so the kill can only reach our own processes.
+    """
+    process = child.process
+    if process.returncode is not None:  # already reaped: its id may belong to someone else now
+        return process.returncode
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    _exited(process.pid, timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.wait(timeout=10)
+
+
+def _wait_ready(child: ChildProcess, marker: str, *, timeout: float) -> None:
+    def ready() -> bool:
+        if not child.alive():
+            raise RuntimeError(f"{child.name} exited with {child.process.returncode} before it was ready")
+        return marker in child.log()
+
+    wait_for(ready, timeout=timeout, what=f"{child.name} to log {marker!r}")
+
+
+@contextlib.contextmanager
+def _running(child: ChildProcess, *, marker: str, ready_timeout: float) -> Iterator[ChildProcess]:
+    try:
+        _wait_ready(child, marker, timeout=ready_timeout)
+        yield child
+    except BaseException:
+        stop(child)
+        child.dump_log()
+        raise
+    else:
+        stop(child)
+
+
+@contextlib.contextmanager
+def celery_worker(
+    *,
+    database_url: str,
+    broker_url: str,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    log_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 30.0,
+    log_level: str = "INFO",
+) -> Iterator[ChildProcess]:
+    """``celery -A bharatcrm worker`` as a subprocess, yielded once it has logged "ready".
+
+    Heartbeats, mingle and gossip are off: they only add start-up time and broker chatter.
+    The hostname is unique so several workers (and other test runs) never share a name.
+    """
+    if pool not in {"prefork", "solo", "threads"}:
+        raise ValueError(f"unsupported pool {pool!r}")
+    hostname = f"wltest-{uuid.uuid4().hex[:10]}@%h"
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "bharatcrm",
+        "worker",
+        f"--loglevel={log_level}",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
+        f"--hostname={hostname}",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="wl-worker-"))
+    child = _spawn(
+        f"celery-worker-{hostname.split('@')[0]}",
+        args,
+        env=child_env(database_url=database_url, broker_url=broker_url, extra=env),
+        log_dir=log_dir,
+    )
+    # Celery logs "<nodename> ready." once the consumer is attached to the queue.
+    marker = f"{hostname.split('@')[0]}@"
+    with _running(child, marker=" ready.", ready_timeout=ready_timeout) as running:
+        if marker not in running.log():
+            raise RuntimeError(f"{child.name} is ready but did not log its hostname")
+        yield running
+
+
+@contextlib.contextmanager
+def gunicorn_server(
+    *,
+    database_url: str,
+    broker_url: str,
+    port: int,
+    workers: int = 2,
+    worker_class: str = "sync",
+    threads: int = 1,
+    log_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 30.0,
+) -> Iterator[ChildProcess]:
+    """``gunicorn bharatcrm.wsgi`` on 127.0.0.1, yielded once it is listening."""
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "bharatcrm.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        f"--worker-class={worker_class}",
+        f"--threads={threads}",
+        "--keep-alive=30",
+        "--log-level=info",
+    ]
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="wl-gunicorn-"))
+    child = _spawn(
+        f"gunicorn-{port}",
+        args,
+        env=child_env(database_url=database_url, broker_url=broker_url, extra=env),
+        log_dir=log_dir,
+    )
+    with _running(child, marker="Booting worker", ready_timeout=ready_timeout) as running:
+        wait_for(lambda: _port_open(port), timeout=ready_timeout, what=f"gunicorn on port {port}")
+        yield running
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- the pytest side ----------------------------------------------------------------------------
+
+
+@dataclass
+class Workers:
+    """Workers for one test, publishing and consuming through one Redis database.
+
+    On entry the Redis database is emptied and the test process's Celery app is pointed at it
+    (so the webhook view's on-commit publish reaches the workers); on exit every worker is
+    stopped, the publisher restored, and the workers' logs printed when the test failed.
+
+        @pytest.fixture
+        def workers(request, transactional_db):
+            with Workers(request=request) as w:
+                yield w
+    """
+
+    request: Any = None
+    broker_url: str = REDIS_URL
+    publish: bool = True
+    started: list[ChildProcess] = field(default_factory=list)
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wl-workers-")))
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _failed_before: int = 0
+
+    def __enter__(self) -> Workers:
+        flush_redis_db(self.broker_url)
+        if self.publish:
+            self._stack.enter_context(publishing_to(self.broker_url))
+        if self.request is not None:
+            self._failed_before = self.request.session.testsfailed
+        return self
+
+    def start(self, *, concurrency: int = 1, pool: str = "prefork", **kwargs: Any) -> ChildProcess:
+        """Start a worker on the test database; returns once it consumes."""
+        worker = self._stack.enter_context(
+            celery_worker(
+                database_url=database_url(),
+                broker_url=self.broker_url,
+                concurrency=concurrency,
+                pool=pool,
+                log_dir=self.log_dir,
+                **kwargs,
+            )
+        )
+        self.started.append(worker)
+        return worker
+
+    def _test_failed(self) -> bool:
+        return self.request is not None and self.request.session.testsfailed > self._failed_before
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._stack.close()
+        finally:
+            if exc_type is not None or self._test_failed():
+                for worker in self.started:
+                    worker.dump_log(stream=sys.stdout)
+            else:
+                shutil.rmtree(self.log_dir, ignore_errors=True)
+            flush_redis_db(self.broker_url)
+
+
+# --- racing callers (python -m tests.procs race-process ...) --------------------------------------
+
+
+@dataclass
+class Racers:
+    """Processes that each call ``process_event`` at the same moment, released by a flag file.
+
+    Starting a Python process takes far longer than processing an event, so the processes first
+    set Django up and open their database connection, report ready, and only then wait for the
+    flag: the calls really overlap instead of running one after another.
+    """
+
+    database_url: str
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wl-race-")))
+    children: list[ChildProcess] = field(default_factory=list)
+
+    @property
+    def go_flag(self) -> Path:
+        return self.work_dir / "go"
+
+    def spawn(self, event_ids: list[int]) -> ChildProcess:
+        n = len(self.children)
+        args = [
+            sys.executable,
+            "-m",
+            "tests.procs",
+            "race-process",
+            "--ready-file",
+            str(self.work_dir / f"ready-{n}"),
+            "--go-file",
+            str(self.go_flag),
+            *[str(pk) for pk in event_ids],
+        ]
+        child = _spawn(
+            f"racer-{n}", args, env=child_env(database_url=self.database_url), log_dir=self.work_dir
+        )
+        self.children.append(child)
+        return child
+
+    def release(self, *, timeout: float = 30.0) -> list[str]:
+        """Wait until every racer is ready, let them all go at once, and collect their outcomes."""
+        try:
+            for n, child in enumerate(self.children):
+                ready = self.work_dir / f"ready-{n}"
+
+                def is_ready(child: ChildProcess = child, ready: Path = ready) -> bool:
+                    if child.process.poll() is not None and not ready.exists():
+                        raise RuntimeError(f"{child.name} exited early")
+                    return ready.exists()
+
+                wait_for(is_ready, timeout=timeout, what=f"{child.name} to be ready")
+            self.go_flag.touch()
+            outcomes: list[str] = []
+            for child in self.children:
+                child.process.wait(timeout=timeout)
+                if child.process.returncode != 0:
+                    raise RuntimeError(f"{child.name} exited with {child.process.returncode}")
+                outcomes += [
+                    line.split("=", 1)[1] for line in child.log().splitlines() if line.startswith("outcome=")
+                ]
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            return outcomes
+        except BaseException:
+            for child in self.children:
+                stop(child, grace=2)
+                child.dump_log()
+            raise
+
+
+def _race_process(args: argparse.Namespace) -> int:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from whatsapp_leads.services.processing import process_event
+
+    connection.ensure_connection()
+    Path(args.ready_file).touch()
+    go = Path(args.go_file)
+    deadline = time.monotonic() + args.timeout
+    while not go.exists():
+        if time.monotonic() > deadline:
+            print("never released", file=sys.stderr)
+            return 2
+        time.sleep(0.001)
+    for pk in args.event_ids:
+        print(f"outcome={process_event(pk).status}", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.procs")
+    commands = parser.add_subparsers(dest="command", required=True)
+    race = commands.add_parser("race-process", help="wait for a flag file, then process events")
+    race.add_argument("--ready-file", required=True)
+    race.add_argument("--go-file", required=True)
+    race.add_argument("--timeout", type=float, default=60.0)
+    race.add_argument("event_ids", nargs="+", type=int)
+    args = parser.parse_args(argv)
+    return _race_process(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Campaign screens: who takes a campaign's leads, and which ads feed it.
+
+Counts are correlated subqueries (``count_of``), so a page of campaigns or ads costs the same
+few queries however many leads they brought.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ..models import Ad, Campaign, CampaignMember, Lead
+from ..services.routing.eligibility import describe
+from ..services.routing.hours import business_time_zone
+from .display import count_of, safe_link
+from .numbers import numbers_view
+from .routing import CampaignMemberForm, with_assigned_today
+
+
+def leads_link(count: int, *, filter_param: str, pk: int) -> str:
+    """The count, linking to the lead list filtered to it (the list still applies row-level visibility)."""
+    url = reverse("admin:whatsapp_leads_lead_changelist")
+    return format_html('<a href="{}?{}={}">{}</a>', url, filter_param, pk, count)
+
+
+class CampaignMemberInline(admin.TabularInline):
+    """The reps in the campaign's rotation; deactivate or pause rather than delete to keep the order.
+
+    "Right now" says what routing would make of each rep at this moment (paused, capped, off duty
+    until when), from the same functions the router uses.
+    """
+
+    model = CampaignMember
+    form = CampaignMemberForm
+    # No ``fields``: every editable routing setting of a member (as routing rules grow) shows up.
+    readonly_fields = ("right_now", "created_at")
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CampaignMember]:
+        queryset = super().get_queryset(request).select_related("user")
+        return with_assigned_today(queryset, now=timezone.now(), tz=business_time_zone())
+
+    @admin.display(description="Right now")
+    def right_now(self, obj: CampaignMember) -> str:
+        if obj.pk is None:
+            return "-"
+        return describe(obj, now=timezone.now(), tz=business_time_zone())
+
+
+class AdInline(admin.TabularInline):
+    """The campaign's ads, read-only: ads are created by the referrals that name them."""
+
+    model = Ad
+    fields = ("meta_id", "name", "headline", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    change_form_template = "whatsapp_leads/admin/campaign/change_form.html"
+    list_display = ("name", "meta_id", "is_active", "routing_strategy", "active_members", "leads", "numbers")
+    list_filter = ("is_active", "routing_strategy")
+    search_fields = ("name", "meta_id")
+    inlines = (CampaignMemberInline, AdInline)
+    # No ``fields``: every editable routing setting shows up as routing rules grow. What Meta's
+    # Marketing API syncs and what the router keeps for itself is shown, not edited.
+    readonly_fields = (
+        "last_assigned_member",
+        "objective",
+        "status",
+        "account_id",
+        "synced_at",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("last_assigned_member__user", "fallback_owner", "fixed_owner")
+            .annotate(
+                n_active_members=count_of(CampaignMember, fk="campaign", is_active=True),
+                n_leads=count_of(Lead, fk="campaign"),
+            )
+        )
+
+    @admin.display(description="Active members", ordering="n_active_members")
+    def active_members(self, obj: Campaign) -> int:
+        return obj.n_active_members
+
+    @admin.display(description="Leads", ordering="n_leads")
+    def leads(self, obj: Campaign) -> str:
+        return leads_link(obj.n_leads, filter_param="campaign__id__exact", pk=obj.pk)
+
+    @admin.display(description="Numbers")
+    def numbers(self, obj: Campaign) -> str:
+        url = reverse("admin:whatsapp_leads_campaign_numbers", args=[obj.pk])
+        return format_html('<a href="{}">Numbers</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        def view(request: HttpRequest, object_id: str) -> HttpResponse:
+            return numbers_view(self, request, object_id)
+
+        numbers = path(
+            "<path:object_id>/numbers/",
+            self.admin_site.admin_view(view),
+            name="whatsapp_leads_campaign_numbers",
+        )
+        return [numbers, *super().get_urls()]
+
+
+@admin.register(Ad)
+class AdAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "meta_id", "campaign", "headline", "leads", "created_at")
+    list_filter = ("campaign",)
+    search_fields = ("meta_id", "name", "headline")
+    list_select_related = ("campaign",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("meta_id", "name", "campaign"),
+                "description": "Leads that arrive from this ad from now on join its campaign; "
+                "existing leads keep the campaign they came with.",
+            },
+        ),
+        ("From the latest referral", {"fields": ("headline", "source_link", "created_at", "updated_at")}),
+        (
+            "From Meta's Marketing API",
+            {
+                "fields": (
+                    "adset",
+                    "status",
+                    "effective_status",
+                    "account_id",
+                    "synced_at",
+                    "looked_up_at",
+                    "lookup_error",
+                )
+            },
+        ),
+    )
+    meta_fields = (
+        "headline",
+        "source_link",
+        "created_at",
+        "updated_at",
+        "adset",
+        "status",
+        "effective_status",
+        "account_id",
+        "synced_at",
+        "looked_up_at",
+        "lookup_error",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ad]:
+        return super().get_queryset(request).annotate(n_leads=count_of(Lead, fk="ad"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Ad | None = None) -> tuple[str, ...]:
+        # Meta's ad id is the key referrals are matched on; it is typed once, when the ad is added.
+        return ("meta_id", *self.meta_fields) if obj is not None else self.meta_fields
+
+    @admin.display(description="Leads", ordering="n_leads")
+    def leads(self, obj: Ad) -> str:
+        return leads_link(obj.n_leads, filter_param="ad__id__exact", pk=obj.pk)
+
+    @admin.display(description="Ad URL")
+    def source_link(self, obj: Ad) -> str:
+        return safe_link(obj.source_url)

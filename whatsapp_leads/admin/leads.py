@@ -1,0 +1,214 @@
+"""The sales screen: leads, with the chat transcript, the ad that brought them and who got them.
+
+Row-level visibility: a rep sees only leads they own; a "manager" (``whatsapp_leads.view_all_leads``)
+or a superuser sees all. Everything that lists or fetches leads goes through ``get_queryset``, so
+the changelist, the change page, the history page and the filters' choices agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.text import Truncator
+
+from ..models import Lead, LeadAssignment
+from ..services import assignment
+from .display import pretty_json, safe_link
+from .transcript import build_transcript
+
+VIEW_ALL_LEADS = "whatsapp_leads.view_all_leads"
+
+
+def can_see_all_leads(user: Any) -> bool:
+    """Managers and superusers see every lead; everyone else only their own."""
+    return bool(user.is_active and (user.is_superuser or user.has_perm(VIEW_ALL_LEADS)))
+
+
+class LeadAssignmentInline(admin.TabularInline):
+    """The audit trail behind ``Lead.owner``: read-only, newest first."""
+
+    model = LeadAssignment
+    fk_name = "lead"
+    verbose_name = "assignment"
+    verbose_name_plural = "Assignment history"
+    fields = ("created_at", "owner", "previous_owner", "reason", "campaign", "assigned_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LeadAssignment]:
+        return (
+            super().get_queryset(request).select_related("owner", "previous_owner", "campaign", "assigned_by")
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        # Shown to whoever may see the lead: a rep needs no separate LeadAssignment permission.
+        user = request.user
+        return user.has_perm("whatsapp_leads.view_lead") or user.has_perm("whatsapp_leads.change_lead")
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    change_form_template = "whatsapp_leads/admin/lead/change_form.html"
+    list_display = (
+        "display_name",
+        "phone",
+        "campaign",
+        "owner",
+        "status",
+        "first_message_short",
+        "created_at",
+        "last_message_at",
+    )
+    list_display_links = ("display_name", "phone")
+    list_filter = (
+        ("campaign", admin.RelatedOnlyFieldListFilter),
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        "status",
+        "created_at",
+    )
+    date_hierarchy = "created_at"
+    search_fields = ("phone", "name", "wa_id", "user_id", "username", "email")
+    list_select_related = ("campaign", "owner")
+    save_on_top = True
+    inlines = (LeadAssignmentInline,)
+    fieldsets = (
+        (None, {"fields": ("name", "status", "owner")}),
+        (
+            "Contact",
+            {
+                "fields": (
+                    "phone",
+                    "email",
+                    "city",
+                    "wa_id",
+                    "user_id",
+                    "username",
+                    "marketing_opt_out",
+                    "form_answers",
+                )
+            },
+        ),
+        (
+            "Ad that brought the lead",
+            {"fields": ("ad_meta_id", "ad_headline", "campaign", "ad_link", "ctwa_clid")},
+        ),
+        ("Timeline", {"fields": ("created_at", "first_message_at", "first_message", "last_message_at")}),
+    )
+    # Everything but name, status and owner comes from WhatsApp and is shown, never edited.
+    base_readonly_fields = (
+        "phone",
+        "email",
+        "city",
+        "wa_id",
+        "user_id",
+        "username",
+        "marketing_opt_out",
+        "form_answers",
+        "ad_meta_id",
+        "ad_headline",
+        "campaign",
+        "ad_link",
+        "ctwa_clid",
+        "created_at",
+        "first_message_at",
+        "first_message",
+        "last_message_at",
+    )
+
+    # --- visibility -------------------------------------------------------------------------------
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
+        qs = super().get_queryset(request).select_related("campaign", "owner", "ad")
+        if can_see_all_leads(request.user):
+            return qs
+        return qs.filter(owner=request.user)
+
+    def _owns_or_manages(self, request: HttpRequest, obj: Lead | None) -> bool:
+        return obj is None or can_see_all_leads(request.user) or obj.owner_id == request.user.pk
+
+    def has_view_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        return super().has_view_permission(request, obj) and self._owns_or_manages(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._owns_or_manages(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._owns_or_manages(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Leads are made by WhatsApp messages; a hand-made one would have no identity or thread.
+        return False
+
+    def get_list_filter(self, request: HttpRequest) -> tuple:
+        if can_see_all_leads(request.user):
+            return self.list_filter
+        # A rep's list holds only their own leads: an owner filter would offer nothing but them.
+        return tuple(f for f in self.list_filter if not (isinstance(f, tuple) and f[0] == "owner"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
+        if can_see_all_leads(request.user):
+            return self.base_readonly_fields
+        return (*self.base_readonly_fields, "owner")
+
+    # --- saving ---------------------------------------------------------------------------------
+    def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
+        """A re-assignment goes through the assignment service, so it is audited and announced."""
+        if not (change and "owner" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        new_owner = obj.owner
+        obj.owner_id = form.initial.get("owner")
+        super().save_model(request, obj, form, change)
+        assignment.assign(obj, owner=new_owner, reason="Re-assigned in the admin", by=request.user)
+
+    # --- the change page ------------------------------------------------------------------------
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Lead | None = None,
+    ) -> Any:
+        if obj is not None and obj.pk:
+            context["transcript"] = build_transcript(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- columns and read-only fields -----------------------------------------------------------
+    @admin.display(description="Name", ordering="name")
+    def display_name(self, obj: Lead) -> str:
+        return obj.name or "(no name)"
+
+    @admin.display(description="First message")
+    def first_message_short(self, obj: Lead) -> str:
+        return Truncator(obj.first_message).chars(60)
+
+    @admin.display(description="Form answers")
+    def form_answers(self, obj: Lead) -> str:
+        return pretty_json(obj.extra)
+
+    @admin.display(description="Ad id")
+    def ad_meta_id(self, obj: Lead) -> str:
+        return obj.ad.meta_id if obj.ad_id else (obj.source_ad_id or "-")
+
+    @admin.display(description="Ad headline")
+    def ad_headline(self, obj: Lead) -> str:
+        return (obj.ad.headline or obj.ad.name or "-") if obj.ad_id else "-"
+
+    @admin.display(description="Ad URL")
+    def ad_link(self, obj: Lead) -> str:
+        return safe_link(obj.ad.source_url) if obj.ad_id else "-"

@@ -1,0 +1,71 @@
+"""The kind-specific parts of a transcript bubble: the file, the quoted reply, the form answers.
+
+Kept apart from ``transcript.py`` so that file stays about laying out the thread; everything here
+reads our own columns (``media_file``, ``reply_to``, ``form_response``, ``details``), never
+Meta's JSON, and returns plain strings that the template escapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Message
+
+INLINE_KINDS = ("image", "sticker")
+QUOTE_CHARS = 80
+
+
+def _media(message: Message) -> dict[str, Any]:
+    if not message.media_id:
+        return {}
+    name = message.media_filename or message.media_caption or f"{message.type} file"
+    if message.media_status == Message.MediaStatus.DOWNLOADED and message.media_file:
+        try:
+            url = message.media_file.url
+        except Exception:  # a storage without URLs: show the note instead of breaking the page
+            url = ""
+        if url:
+            inline = message.type in INLINE_KINDS or message.media_mime_type.startswith("image/")
+            return {"media_url": url, "media_image": inline, "media_name": name}
+    if message.media_status == Message.MediaStatus.FAILED:
+        return {"media_note": f"File not available: {message.media_error}"}
+    return {"media_note": "File not downloaded yet"}
+
+
+def _quote(message: Message) -> str:
+    if message.reply_to_id and message.reply_to is not None:
+        text = message.reply_to.text or f"[{message.reply_to.type}]"
+        return text if len(text) <= QUOTE_CHARS else f"{text[: QUOTE_CHARS - 1]}…"
+    return "a message not stored here" if message.reply_to_wamid else ""
+
+
+def _map_url(details: dict[str, Any]) -> str:
+    lat, lon = details.get("latitude"), details.get("longitude")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+        return ""
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+
+def _answers(message: Message) -> tuple[tuple[str, str], ...]:
+    form = message.form_response if isinstance(message.form_response, dict) else {}
+    return tuple((str(key), value if isinstance(value, str) else str(value)) for key, value in form.items())
+
+
+def kind_parts(message: Message) -> dict[str, Any]:
+    """Extra ``TranscriptLine`` fields for ``message``'s kind; empty for plain text."""
+    parts: dict[str, Any] = _media(message)
+    quote = _quote(message)
+    if quote:
+        parts["reply_to"] = quote
+    if message.frequently_forwarded:
+        parts["forwarded"] = "Forwarded many times"
+    elif message.forwarded:
+        parts["forwarded"] = "Forwarded"
+    if message.type == "location":
+        parts["map_url"] = _map_url(message.details if isinstance(message.details, dict) else {})
+    answers = _answers(message)
+    if answers:
+        parts["answers"] = answers
+    if message.form_error:
+        parts["form_error"] = message.form_error
+    return parts

@@ -1,0 +1,70 @@
+"""The "Re-assign to…" action: a manager hands several leads to one rep, each change recorded.
+
+Every lead goes through ``services.assignment.reassign``, exactly like changing the owner on the
+lead's page, so each one gets its ``LeadAssignment`` row ("Re-assigned by <manager>") and its
+``lead_assigned`` signal after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from ..models import Lead
+from ..services import assignment
+
+
+class ReassignForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model()._default_manager.none(),
+        label="New owner",
+        help_text="Active staff only.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        User = get_user_model()
+        self.fields["owner"].queryset = User._default_manager.filter(is_active=True, is_staff=True).order_by(
+            User.USERNAME_FIELD
+        )
+
+
+def reassign_leads(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Lead]
+) -> TemplateResponse | None:
+    """First a page to pick the new owner; on its submit, re-assign and go back to the list."""
+    form = ReassignForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        owner = form.cleaned_data["owner"]
+        changed = 0
+        with transaction.atomic():
+            for lead in queryset.select_related("owner").select_for_update(of=("self",)):
+                if lead.owner_id != owner.pk:
+                    assignment.reassign(lead, owner=owner, by=request.user)
+                    changed += 1
+        model_admin.message_user(
+            request, f"{changed} lead(s) re-assigned to {owner}; {queryset.count() - changed} already theirs."
+        )
+        return None
+    if form.is_bound:
+        model_admin.message_user(request, "Choose an active staff member.", messages.ERROR)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": Lead._meta,
+        "title": "Re-assign leads",
+        "form": form,
+        "leads": list(queryset.select_related("owner")[:500]),
+        "count": queryset.count(),
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across", "0"),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "whatsapp_leads/admin/lead/reassign.html", context)

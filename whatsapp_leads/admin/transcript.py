@@ -1,0 +1,105 @@
+"""A lead's messages as transcript lines a sales rep can read at a glance.
+
+Pure Python over stored rows: the template only lays the lines out. Text comes from the stored
+readable line (``Message.text``); a message stored without one is read again from its payload by
+the parser's table, so the admin never reads Meta's field names itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..models import Lead, Message
+from ..parsing.text import readable_text
+from .message_parts import kind_parts
+
+# A thread longer than this shows its latest messages only, so one chatty lead cannot make the
+# change page slow; the total is shown beside them.
+TRANSCRIPT_LIMIT = 500
+
+# Outbound status -> (ticks, words) as WhatsApp shows them: one grey tick sent, two delivered,
+# two blue read. Unknown statuses show their name rather than a wrong tick.
+TICKS: dict[str, tuple[str, str]] = {
+    Message.Status.PENDING: ("🕓", "Pending"),
+    Message.Status.SENT: ("✓", "Sent"),
+    Message.Status.DELIVERED: ("✓✓", "Delivered"),
+    Message.Status.READ: ("✓✓", "Read"),
+    Message.Status.PLAYED: ("✓✓", "Played"),
+    Message.Status.FAILED: ("⚠", "Failed"),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TranscriptLine:
+    """One bubble: who, when, what kind, the readable text and (outbound) how far it got."""
+
+    inbound: bool
+    timestamp: datetime
+    kind: str
+    text: str
+    ticks: str = ""
+    status: str = ""
+    status_class: str = ""
+    error: str = ""
+    business_number: str = ""
+    # kind-specific parts (message_parts.kind_parts): the file, a quoted reply, form answers
+    media_url: str = ""
+    media_image: bool = False
+    media_name: str = ""
+    media_note: str = ""
+    reply_to: str = ""
+    forwarded: str = ""
+    map_url: str = ""
+    answers: tuple[tuple[str, str], ...] = ()
+    form_error: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transcript:
+    lines: list[TranscriptLine]
+    total: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.lines)
+
+
+def message_text(message: Message) -> str:
+    """The stored readable line, else the parser's reading of the payload, else the type in brackets."""
+    if message.text:
+        return message.text
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    return readable_text(message.type, payload) or f"[{message.type or 'message'}]"
+
+
+def line_for(message: Message) -> TranscriptLine:
+    inbound = message.direction == Message.Direction.INBOUND
+    ticks, status = ("", "")
+    if not inbound:
+        ticks, status = TICKS.get(message.status, ("", message.status))
+    error = ""
+    if message.status == Message.Status.FAILED:
+        error = " ".join(p for p in (message.error_code, message.error_title) if p)
+    conversation = message.conversation
+    return TranscriptLine(
+        inbound=inbound,
+        timestamp=message.timestamp,
+        kind=message.type,
+        text=message_text(message),
+        ticks=ticks,
+        status=status,
+        status_class=f"wl-status-{message.status}" if not inbound else "",
+        error=error,
+        business_number=conversation.display_phone_number or conversation.phone_number_id,
+        **kind_parts(message),
+    )
+
+
+def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT) -> Transcript:
+    """Every thread of the lead merged in time order (a lead may write to several of our numbers)."""
+    messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to")
+    total = messages.count()
+    latest = list(messages.order_by("-timestamp", "-id")[:limit])
+    latest.reverse()
+    return Transcript(lines=[line_for(m) for m in latest], total=total)

@@ -1,0 +1,153 @@
+"""``manage.py whatsapp_simulate``: post a signed, real-shaped Meta webhook to a running server.
+
+For people testing by hand: it exercises the same path Meta uses (HTTP, raw bytes, the
+``X-Hub-Signature-256`` header), so what works here works with Meta, and what the server answers
+is printed as is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...conf import app_settings
+from ...services.phones import to_e164
+from ...signature import sign
+from ...simulation import dumps, inbound, status_update, wamid
+from ...views import SIGNATURE_HEADER
+
+STATUSES = ("sent", "delivered", "read", "played", "failed")
+TIMEOUT_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a realistic Meta webhook (an inbound message, optionally from a Click-to-WhatsApp ad, or "
+        "a status for a message with --status-of), sign it with the app secret and POST it to --url. "
+        "Prints the HTTP status and body the server answered. Example: manage.py whatsapp_simulate "
+        "--url http://127.0.0.1:8000/whatsapp/webhook/ --ad-id 120226305854810726 --name Asha "
+        '--phone +919876543210 --text "Hi, I\'m interested"'
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--url", required=True, help="Webhook URL, e.g. http://127.0.0.1:8000/whatsapp/webhook/"
+        )
+        parser.add_argument(
+            "--phone",
+            default="+919876543210",
+            help="Sender's phone (E.164; without a country code it is read in DEFAULT_PHONE_REGION). "
+            'Pass "" with --user-id to simulate a user whose number Meta withholds.',
+        )
+        parser.add_argument("--name", default="Asha Verma", help="Sender's WhatsApp profile name.")
+        parser.add_argument("--text", default="Hi, I'm interested", help="Message text.")
+        parser.add_argument(
+            "--ad-id",
+            default="",
+            help="Click-to-WhatsApp ad id (referral source_id); omit for an organic message.",
+        )
+        parser.add_argument("--ctwa-clid", default="", help="Ad click id; a sample one is used with --ad-id.")
+        parser.add_argument(
+            "--user-id", default="", help="Business-scoped user id (BSUID), e.g. IN.1349120865530274."
+        )
+        parser.add_argument(
+            "--message-id",
+            default="",
+            help="Message id (wamid) to send; repeat it (or use --repeat) to simulate Meta redelivering.",
+        )
+        parser.add_argument(
+            "--status-of",
+            metavar="WAMID",
+            default="",
+            help="Send a status for this message instead of a message.",
+        )
+        parser.add_argument(
+            "--status", default="delivered", choices=STATUSES, help="Status sent with --status-of."
+        )
+        parser.add_argument(
+            "--secret",
+            default=None,
+            help="App secret to sign with (default: the first of WHATSAPP_LEADS['APP_SECRETS']). "
+            "A wrong one shows the 403 Meta would never get.",
+        )
+        parser.add_argument(
+            "--print-payload", action="store_true", help="Print each JSON body before posting it."
+        )
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            help="Post N times (new message id each time unless --message-id).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        secret = (
+            options["secret"] if options["secret"] is not None else next(iter(app_settings.app_secrets), "")
+        )
+        if not secret:
+            raise CommandError(
+                "No app secret to sign with: set WHATSAPP_APP_SECRET (WHATSAPP_LEADS['APP_SECRETS']) or pass --secret."
+            )
+        if options["repeat"] < 1:
+            raise CommandError("--repeat must be at least 1.")
+        wa_id = self._wa_id(options["phone"])
+        if not wa_id and not options["user_id"]:
+            raise CommandError("Give the sender a --phone or a --user-id.")
+
+        with requests.Session() as session:
+            for _ in range(options["repeat"]):
+                payload, label = self._payload(wa_id, options)
+                body = dumps(payload)
+                if options["print_payload"]:
+                    self.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False))
+                response = self._post(session, options["url"], body, secret)
+                self.stdout.write(
+                    f"{label} -> HTTP {response.status_code} {response.reason}: {response.text.strip()}"
+                )
+
+    def _wa_id(self, phone: str) -> str:
+        """Meta's ``wa_id`` is the number's digits with the country code and no ``+``."""
+        if not phone:
+            return ""
+        e164 = to_e164(phone)
+        if not e164:
+            raise CommandError(f"--phone {phone!r} is not a phone number.")
+        return e164.lstrip("+")
+
+    def _payload(self, wa_id: str, options: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        if options["status_of"]:
+            payload = status_update(
+                options["status_of"],
+                options["status"],
+                recipient=wa_id,
+                recipient_user_id=options["user_id"] or None,
+            )
+            return payload, f"status {options['status']} of {options['status_of']}"
+        message_id = options["message_id"] or wamid(wa_id or options["user_id"])
+        payload = inbound(
+            wa_id=wa_id,
+            name=options["name"],
+            text=options["text"],
+            message_id=message_id,
+            ad_id=options["ad_id"] or None,
+            ctwa_clid=options["ctwa_clid"] or None,
+            user_id=options["user_id"] or None,
+        )
+        source = f" from ad {options['ad_id']}" if options["ad_id"] else ""
+        return payload, f"message {message_id}{source}"
+
+    def _post(self, session: requests.Session, url: str, body: bytes, secret: str) -> requests.Response:
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
+        try:
+            return session.post(url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        except requests.ConnectionError as exc:
+            raise CommandError(
+                f"Could not connect to {url}: is the server running? ({type(exc).__name__})"
+            ) from None
+        except requests.Timeout:
+            raise CommandError(f"{url} did not answer within {TIMEOUT_SECONDS} seconds.") from None
+        except requests.RequestException as exc:
+            raise CommandError(f"Could not post to {url}: {exc}") from None

@@ -1,0 +1,79 @@
+"""What each kind of inbound message adds beyond its text: media facts, reply links, form answers.
+
+``stored_fields`` fills the ``Message`` row before it is inserted; ``after_store`` links replies
+in both directions (a reply may arrive before the message it answers), applies a Flow form to the
+lead and schedules the media download once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from ..models import Lead, Message, WebhookEvent
+from ..parsing import ErrorDetail, InboundMessage
+from . import flows, media
+
+
+def error_dicts(errors: tuple[ErrorDetail, ...]) -> list[dict[str, str]]:
+    return [{"code": e.code, "title": e.title, "message": e.message, "details": e.details} for e in errors]
+
+
+def replied_wamid(message: InboundMessage) -> str:
+    """The message this one answers (``context``) or reacts to (a reaction's target)."""
+    if message.context and message.context.replied_to:
+        return message.context.replied_to
+    return str(message.details.get("reacted_to") or "") if message.type == "reaction" else ""
+
+
+def stored_fields(message: InboundMessage) -> dict[str, Any]:
+    """Column values for the kind-specific parts of an inbound message."""
+    fields: dict[str, Any] = {
+        "details": message.details,
+        "errors": error_dicts(message.errors),
+        "reply_to_wamid": replied_wamid(message)[:255],
+    }
+    context = message.context
+    if context:
+        fields.update(
+            forwarded=context.forwarded,
+            frequently_forwarded=context.frequently_forwarded,
+            referred_product=context.referred_product or {},
+        )
+    if message.media and message.media.id:
+        fields.update(
+            media_sha256=message.media.sha256[:128],
+            media_caption=message.media.caption,
+            media_filename=message.media.filename[:255],
+            media_status=Message.MediaStatus.PENDING,
+        )
+    if message.form:
+        fields.update(
+            form_response=message.form.answers,
+            flow_token=message.form.flow_token[:255],
+            form_error=message.form.error,
+        )
+    return fields
+
+
+def link_replies(row: Message) -> None:
+    """Point the new message at the one it answers, and earlier-arrived replies at it."""
+    if row.reply_to_wamid:
+        target = Message.objects.filter(wamid=row.reply_to_wamid).only("pk").first()
+        if target is not None:
+            Message.objects.filter(pk=row.pk).update(reply_to=target)
+            row.reply_to = target
+    Message.objects.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
+
+
+def after_store(
+    lead: Lead, row: Message, message: InboundMessage, *, event: WebhookEvent | None = None
+) -> None:
+    """Everything a freshly stored inbound message implies besides the lead and its thread."""
+    link_replies(row)
+    if message.form is not None:
+        flows.apply_form(lead, row, message.form)
+    if row.media_status == Message.MediaStatus.PENDING:
+        pk = row.pk
+        transaction.on_commit(lambda: media.schedule_download(pk))

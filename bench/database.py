@@ -44,7 +44,7 @@ def recreate(url: str) -> None:
     with _admin_connection(url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    subprocess.run(  # noqa: S603  (fixed argv, no shell)
+    subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
         cwd=REPO_DIR,
         env=child_env(database_url=url),

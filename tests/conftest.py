@@ -62,10 +62,14 @@ def _in_memory_broker():
     """
     from bharatcrm.celery import app
 
+    # Celery prefers these variables over app.conf, so a developer's exported broker would win.
+    names = ("CELERY_BROKER_URL", "CELERY_BROKER_WRITE_URL", "CELERY_BROKER_READ_URL")
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
     previous = app.conf.broker_url
     point_celery_at("memory://")
     yield app
     point_celery_at(previous)
+    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
+from tests.brokers import point_celery_at
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The secret and verify token of the test settings, so a child verifies exactly like the test.
@@ -135,25 +137,6 @@ def flush_redis_db(url: str) -> None:
 # --- the test process's publisher ------------------------------------------------------------------
 
 
-def _point_publisher(app: Any, url: str) -> None:
-    """Make ``app`` publish to ``url`` from now on.
-
-    Celery builds its broker connection pool and producer pool lazily from ``broker_url`` and
-    caches both (``app.pool``, ``app.amqp.producer_pool``), and kombu keeps global pools keyed
-    by connection parameters. Changing the URL alone would keep publishing to the old broker,
-    and ``force_close_all()`` alone leaves a *closed* pool cached (every later publish fails with
-    "Acquire on closed pool"). So: close and forget kombu's pools (``kombu.pools.reset``, its
-    public API), then drop Celery's two cached references, exactly as Celery does after a fork
-    (``Celery._after_fork``).
-    """
-    import kombu.pools
-
-    kombu.pools.reset()
-    app.conf.broker_url = url
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @contextlib.contextmanager
 def publishing_to(broker_url: str) -> Iterator[Any]:
     """Point the test process's Celery app (what the webhook view publishes with) at ``broker_url``.
@@ -165,14 +148,14 @@ def publishing_to(broker_url: str) -> Iterator[Any]:
 
     saved_env = {name: os.environ.pop(name) for name in _BROKER_ENV_OVERRIDES if name in os.environ}
     previous = app.conf.broker_url
-    _point_publisher(app, broker_url)
+    point_celery_at(broker_url)
     try:
         wanted, actual = urlparse(broker_url), urlparse(app.connection_for_write().as_uri())
         if (wanted.hostname, wanted.port) != (actual.hostname, actual.port):
             raise RuntimeError(f"publisher still points at {actual.hostname}:{actual.port}")
         yield app
     finally:
-        _point_publisher(app, previous)
+        point_celery_at(previous)
         os.environ.update(saved_env)
 
 

@@ -221,3 +221,33 @@ def test_ad_click_from_an_existing_lead_later_does_not_reroute_it(campaign, sett
     lead = Lead.objects.get()
     assert lead.owner == desk
     assert lead.assignments.count() == 1
+
+
+def test_late_ad_message_reroutes_a_keyword_claimed_lead_to_the_ads_campaign(campaign):
+    """A keyword team claimed the chat from the follow-up; the real first touch was the ad."""
+    loans_team = CampaignFactory(name="Keyword loans", keywords="loan")
+    keyword_rep = CampaignMemberFactory(campaign=loans_team).user
+    ad_rep = CampaignMemberFactory(campaign=campaign).user
+
+    deliver(inbound(text="I need a loan", timestamp=T0 + 60))
+    lead = Lead.objects.get()
+    assert (lead.campaign, lead.owner) == (loans_team, keyword_rep)
+
+    deliver(inbound(text="Hi, I saw your ad", ad_id=AD_ID, timestamp=T0))
+    lead.refresh_from_db()
+    assert (lead.campaign, lead.owner) == (campaign, ad_rep)
+
+
+def test_late_ad_message_does_not_take_a_lead_someone_already_worked(campaign, settings):
+    desk = UserFactory(username="sales-desk")
+    default_owner(settings)
+    CampaignMemberFactory(campaign=campaign)
+    deliver(inbound(text="Is it still available?", timestamp=T0 + 60))
+    Lead.objects.update(status=Lead.Status.CONTACTED)
+
+    deliver(inbound(text="Hi, I saw your ad", ad_id=AD_ID, timestamp=T0))
+
+    lead = Lead.objects.get()
+    assert lead.campaign == campaign  # attribution still follows the true first touch
+    assert lead.owner == desk
+    assert lead.assignments.count() == 1

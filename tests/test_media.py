@@ -11,7 +11,6 @@ import hashlib
 
 import pytest
 import responses
-from django.core.files.storage import default_storage
 
 from tests.kinds_support import load, message, process_ok
 from whatsapp_leads.models import Lead, Message
@@ -109,7 +108,7 @@ def test_file_is_fetched_by_id_then_url_with_the_token_and_stored(graph, image):
     assert image.media_downloaded_at is not None
     assert image.media_file.name.startswith("whatsapp_leads/media/")
     assert image.media_file.name.endswith(".jpg")
-    with default_storage.open(image.media_file.name, "rb") as stored:
+    with image.media_file.storage.open(image.media_file.name, "rb") as stored:  # the private storage
         assert stored.read() == JPEG
     assert [call.request.headers["Authorization"] for call in graph.calls] == [f"Bearer {TOKEN}"] * 2
 

@@ -10,9 +10,14 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import factory
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from whatsapp_leads.models import Campaign, CampaignMember, Lead, LeadAssignment
 from whatsapp_leads.services import assignment
@@ -33,6 +38,7 @@ from .factories import (
 IST = ZoneInfo("Asia/Kolkata")
 MONDAY = date(2025, 6, 9)
 UTC = ZoneInfo("UTC")
+NO_PASSWORD = factory.Transformer.Force("!")
 
 
 def at(day: date, hhmm: str, *, tz: ZoneInfo = IST) -> datetime:
@@ -451,3 +457,160 @@ def test_webhook_lead_is_routed_by_the_campaigns_weighted_rule():
         assert process_event(event.pk).status == "processed"
 
     assert Counter(Lead.objects.values_list("owner", flat=True)) == {anil.pk: 4, bela.pk: 2}
+
+
+# === In the admin ================================================================================
+
+
+def staff_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def superuser(username: str = "boss"):
+    return UserFactory(username=username, is_superuser=True, is_staff=True, password=NO_PASSWORD)
+
+
+def form_as_posted(page, **changes) -> dict:
+    """The change page's main form and inline rows as the browser would post them back unchanged."""
+    forms = [page.context["adminform"].form]
+    data: dict = {}
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({formset.add_prefix(k): v for k, v in formset.management_form.initial.items()})
+        forms += formset.forms
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is not None and value is not False:
+                data[form.add_prefix(name)] = value
+    data.update(changes)
+    return data
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:whatsapp_leads_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+@pytest.mark.django_db
+def test_manager_changing_the_owner_on_the_lead_page_is_recorded_as_a_reassignment_by_them():
+    boss = superuser()
+    anil, bela = UserFactory(username="anil"), UserFactory(username="bela")
+    lead = LeadFactory(owner=anil)
+    client = staff_client(boss)
+    page = client.get(change_url(lead))
+
+    response = client.post(change_url(lead), form_as_posted(page, owner=bela.pk))
+
+    assert response.status_code == 302
+    record = lead.assignments.get()
+    assert (record.owner, record.previous_owner, record.assigned_by) == (bela, anil, boss)
+    assert record.reason == "Re-assigned by boss"
+    assert "Re-assigned by boss" in client.get(change_url(lead)).content.decode()  # the history inline
+
+
+@pytest.mark.django_db
+def test_reassign_action_hands_the_selected_leads_to_one_rep_recording_each_change():
+    boss = superuser()
+    anil, bela = UserFactory(username="anil"), UserFactory(username="bela")
+    leads = [LeadFactory(owner=anil), LeadFactory(owner=None), LeadFactory(owner=bela)]
+    untouched = LeadFactory(owner=anil)
+    client = staff_client(boss)
+    changelist = reverse("admin:whatsapp_leads_lead_changelist")
+    selection = {"action": "reassign_leads", "_selected_action": [lead.pk for lead in leads]}
+
+    chooser = client.post(changelist, selection)
+    done = client.post(changelist, {**selection, "apply": "1", "owner": bela.pk})
+
+    assert chooser.status_code == 200 and "Re-assign 3 leads" in chooser.content.decode()
+    assert done.status_code == 302
+    assert set(Lead.objects.filter(owner=bela).values_list("pk", flat=True)) == {lead.pk for lead in leads}
+    assert Lead.objects.get(pk=untouched.pk).owner == anil
+    records = LeadAssignment.objects.order_by("lead_id")
+    assert [(r.lead_id, r.previous_owner_id, r.assigned_by_id) for r in records] == [
+        (leads[0].pk, anil.pk, boss.pk),
+        (leads[1].pk, None, boss.pk),
+    ]  # the lead bela already had is not re-assigned to her again
+    assert {r.reason for r in records} == {"Re-assigned by boss"}
+
+
+@pytest.mark.django_db
+def test_reps_are_not_offered_the_reassign_action():
+    rep = UserFactory(username="anil", is_staff=True, password=NO_PASSWORD)
+    rep.user_permissions.add(*Permission.objects.filter(codename__in=["view_lead", "change_lead"]))
+    lead = LeadFactory(owner=rep)
+    client = staff_client(rep)
+    changelist = reverse("admin:whatsapp_leads_lead_changelist")
+
+    page = client.get(changelist)
+    client.post(
+        changelist, {"action": "reassign_leads", "_selected_action": [lead.pk], "apply": "1", "owner": 1}
+    )
+
+    assert "reassign_leads" not in page.content.decode()
+    assert not LeadAssignment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_campaign_page_saves_a_members_pause_weight_cap_and_working_hours():
+    campaign = CampaignFactory(name="Diwali")
+    rep = member(campaign, "anil")
+    client = staff_client(superuser())
+    page = client.get(change_url(campaign))
+
+    response = client.post(
+        change_url(campaign),
+        form_as_posted(
+            page,
+            routing_strategy="weighted",
+            **{
+                "members-0-weight": "3",
+                "members-0-daily_cap": "20",
+                "members-0-work_days": ["5", "1", "3"],
+                "members-0-work_start": "09:30",
+                "members-0-work_end": "18:00",
+                "members-0-paused_until_0": "2025-06-12",
+                "members-0-paused_until_1": "09:00",
+            },
+        ),
+    )
+
+    assert response.status_code == 302, response.context["errors"]
+    rep.refresh_from_db()
+    assert (rep.weight, rep.daily_cap, rep.work_days) == (3, 20, "135")
+    assert (rep.work_start, rep.work_end) == (time(9, 30), time(18))
+    assert rep.paused_until == at(date(2025, 6, 12), "09:00")
+    assert Campaign.objects.get(pk=campaign.pk).routing_strategy == "weighted"
+
+
+@pytest.mark.django_db
+def test_campaign_page_says_what_each_member_is_doing_right_now():
+    campaign = CampaignFactory()
+    today = timezone.now().astimezone(IST).isoweekday()
+    member(campaign, "on_leave", paused_until=timezone.now() + timedelta(days=2))
+    member(campaign, "maxed_out", daily_cap=0)
+    member(campaign, "day_off", work_days="".join(str(d) for d in range(1, 8) if d != today))
+    member(campaign, "working")
+    CampaignMemberFactory(campaign=campaign, user=UserFactory(username="left", is_active=False))
+
+    page = staff_client(superuser()).get(change_url(campaign)).content.decode()
+
+    assert "Paused until" in page
+    assert "Daily cap reached (0/0)" in page
+    assert "Off duty until" in page
+    assert "On duty (0 today)" in page
+    assert "Cannot take leads (user account disabled)" in page
+
+
+@pytest.mark.django_db
+def test_campaign_page_refuses_a_broken_keyword_pattern():
+    campaign = CampaignFactory(name="Loans")
+    client = staff_client(superuser())
+    page = client.get(change_url(campaign))
+
+    response = client.post(change_url(campaign), form_as_posted(page, keywords="loan, /emi(/"))
+
+    assert response.status_code == 200
+    assert "/emi(/" in str(response.context["adminform"].form.errors["keywords"])
+    assert Campaign.objects.get(pk=campaign.pk).keywords == ""

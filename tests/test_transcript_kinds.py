@@ -99,12 +99,17 @@ def test_every_kind_reads_as_a_line_a_person_understands(page):
         assert f'<span class="wl-kind">{kind}</span>' in page
 
 
+def private_url(row: Message) -> str:
+    return reverse("admin:whatsapp_leads_lead_media", args=[row.conversation.lead_id, row.pk])
+
+
 def test_images_show_inline_and_other_files_as_links(page):
     image = Message.objects.get(type="image")
     document = Message.objects.get(type="document")
 
-    assert f'<img class="wl-media" src="{image.media_file.url}" alt="Site photo from the visit">' in page
-    assert f'<a class="wl-file" href="{document.media_file.url}"' in page
+    image_url, document_url = (private_url(m) for m in (image, document))  # media storage is private
+    assert f'<img class="wl-media" src="{image_url}" alt="Site photo from the visit">' in page
+    assert f'<a class="wl-file" href="{document_url}"' in page
     assert "📎 salary-slip-may.pdf</a>" in page
     assert page.count("File not downloaded yet") == 3  # video, voice note and sticker are still pending
 

@@ -53,12 +53,16 @@ DEFAULTS: dict[str, Any] = {
     "PUBLISH_MAX_RETRIES": 1,
     # Queue for processing tasks.
     "TASK_QUEUE": None,
-    # Media messages: download files through the Graph API into default storage, up to this size,
+    # Media messages: download files through the Graph API into MEDIA_STORAGE, up to this size,
     # with this many attempts (exponential backoff from MEDIA_RETRY_BACKOFF_SECONDS).
     "MEDIA_DOWNLOAD": True,
     "MEDIA_MAX_BYTES": 16 * 1024 * 1024,
     "MEDIA_MAX_ATTEMPTS": 5,
     "MEDIA_RETRY_BACKOFF_SECONDS": 60,
+    # Where downloaded files are kept: empty for a private FileSystemStorage under
+    # MEDIA_ROOT/whatsapp_private with no URL; or a STORAGES alias, or a dotted path to a Storage
+    # class or instance. Files are served only through the permission-checked admin view.
+    "MEDIA_STORAGE": "",
     # WhatsApp Flows: {flow key: {answer name: lead field}}; the key matches the reply's flow_token
     # (exactly or as "key:...") or the answer named FLOW_ID_ANSWER. Non-Lead targets go to Lead.extra.
     "FLOW_FIELD_MAP": {},

@@ -11,15 +11,20 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
+from django.urls import URLPattern, path
 from django.utils.text import Truncator
 
 from ..models import Lead, LeadAssignment
 from ..services import assignment
+from . import reassign
 from .display import pretty_json, safe_link
+from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 
 VIEW_ALL_LEADS = "whatsapp_leads.view_all_leads"
+# Identity and consent changes shown on the lead page, newest first.
+HISTORY_LIMIT = 200
 
 
 def can_see_all_leads(user: Any) -> bool:
@@ -85,6 +90,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "owner")
     save_on_top = True
     inlines = (LeadAssignmentInline,)
+    actions = ("reassign_leads", "redownload_media")
     fieldsets = (
         (None, {"fields": ("name", "status", "owner")}),
         (
@@ -98,6 +104,7 @@ class LeadAdmin(admin.ModelAdmin):
                     "user_id",
                     "username",
                     "marketing_opt_out",
+                    "marketing_opt_out_at",
                     "form_answers",
                 )
             },
@@ -117,6 +124,7 @@ class LeadAdmin(admin.ModelAdmin):
         "user_id",
         "username",
         "marketing_opt_out",
+        "marketing_opt_out_at",
         "form_answers",
         "ad_meta_id",
         "ad_headline",
@@ -172,7 +180,32 @@ class LeadAdmin(admin.ModelAdmin):
         new_owner = obj.owner
         obj.owner_id = form.initial.get("owner")
         super().save_model(request, obj, form, change)
-        assignment.assign(obj, owner=new_owner, reason="Re-assigned in the admin", by=request.user)
+        assignment.reassign(obj, owner=new_owner, by=request.user)
+
+    # --- actions --------------------------------------------------------------------------------
+    def has_reassign_permission(self, request: HttpRequest) -> bool:
+        return can_see_all_leads(request.user) and self.has_change_permission(request)
+
+    @admin.action(description="Re-assign to…", permissions=["reassign"])
+    def reassign_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
+        return reassign.reassign_leads(self, request, queryset)
+
+    @admin.action(description="Re-download failed media", permissions=["change"])
+    def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
+        return redownload_failed_media(self, request, queryset)
+
+    # --- files: served only through this view (the media storage is private) ----------------------
+    def get_urls(self) -> list[URLPattern]:
+        media = path(
+            "<int:lead_pk>/media/<int:message_pk>/",
+            # cacheable: the response sets its own private Cache-Control
+            self.admin_site.admin_view(self.media_view, cacheable=True),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_media",
+        )
+        return [media, *super().get_urls()]
+
+    def media_view(self, request: HttpRequest, lead_pk: int, message_pk: int) -> FileResponse:
+        return lead_media_view(self, request, lead_pk, message_pk)
 
     # --- the change page ------------------------------------------------------------------------
     def render_change_form(
@@ -185,7 +218,9 @@ class LeadAdmin(admin.ModelAdmin):
         obj: Lead | None = None,
     ) -> Any:
         if obj is not None and obj.pk:
-            context["transcript"] = build_transcript(obj)
+            context["transcript"] = build_transcript(obj, site=self.admin_site.name)
+            # Shown in the template, not as an inline: read-only rows need no formset to post back.
+            context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- columns and read-only fields -----------------------------------------------------------

@@ -2,12 +2,15 @@
 
 Kept apart from ``transcript.py`` so that file stays about laying out the thread; everything here
 reads our own columns (``media_file``, ``reply_to``, ``form_response``, ``details``), never
-Meta's JSON, and returns plain strings that the template escapes.
+Meta's JSON, and returns plain strings that the template escapes. Files are linked through the
+lead's permission-checked media view, never ``media_file.url``: the storage is private.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.urls import reverse
 
 from ..models import Message
 
@@ -15,18 +18,18 @@ INLINE_KINDS = ("image", "sticker")
 QUOTE_CHARS = 80
 
 
-def _media(message: Message) -> dict[str, Any]:
+def media_url(message: Message, *, site: str = "admin") -> str:
+    """The admin URL that serves the message's file to whoever may view its lead."""
+    return reverse(f"{site}:whatsapp_leads_lead_media", args=[message.conversation.lead_id, message.pk])
+
+
+def _media(message: Message, *, site: str) -> dict[str, Any]:
     if not message.media_id:
         return {}
     name = message.media_filename or message.media_caption or f"{message.type} file"
     if message.media_status == Message.MediaStatus.DOWNLOADED and message.media_file:
-        try:
-            url = message.media_file.url
-        except Exception:  # a storage without URLs: show the note instead of breaking the page
-            url = ""
-        if url:
-            inline = message.type in INLINE_KINDS or message.media_mime_type.startswith("image/")
-            return {"media_url": url, "media_image": inline, "media_name": name}
+        inline = message.type in INLINE_KINDS or message.media_mime_type.startswith("image/")
+        return {"media_url": media_url(message, site=site), "media_image": inline, "media_name": name}
     if message.media_status == Message.MediaStatus.FAILED:
         return {"media_note": f"File not available: {message.media_error}"}
     return {"media_note": "File not downloaded yet"}
@@ -51,9 +54,12 @@ def _answers(message: Message) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), value if isinstance(value, str) else str(value)) for key, value in form.items())
 
 
-def kind_parts(message: Message) -> dict[str, Any]:
-    """Extra ``TranscriptLine`` fields for ``message``'s kind; empty for plain text."""
-    parts: dict[str, Any] = _media(message)
+def kind_parts(message: Message, *, site: str = "admin") -> dict[str, Any]:
+    """Extra ``TranscriptLine`` fields for ``message``'s kind; empty for plain text.
+
+    ``site`` is the admin site's URL namespace the file links point into.
+    """
+    parts: dict[str, Any] = _media(message, site=site)
     quote = _quote(message)
     if quote:
         parts["reply_to"] = quote

@@ -46,7 +46,9 @@ def reassign_leads(
         owner = form.cleaned_data["owner"]
         changed = 0
         with transaction.atomic():
-            for lead in queryset.select_related("owner").select_for_update(of=("self",)):
+            # By primary key: the changelist's queryset may be DISTINCT, which FOR UPDATE refuses.
+            chosen = Lead.objects.filter(pk__in=list(queryset.values_list("pk", flat=True)))
+            for lead in chosen.select_related("owner").select_for_update(of=("self",)).order_by("pk"):
                 if lead.owner_id != owner.pk:
                     assignment.reassign(lead, owner=owner, by=request.user)
                     changed += 1

@@ -73,7 +73,7 @@ def message_text(message: Message) -> str:
     return readable_text(message.type, payload) or f"[{message.type or 'message'}]"
 
 
-def line_for(message: Message) -> TranscriptLine:
+def line_for(message: Message, *, site: str = "admin") -> TranscriptLine:
     inbound = message.direction == Message.Direction.INBOUND
     ticks, status = ("", "")
     if not inbound:
@@ -92,14 +92,17 @@ def line_for(message: Message) -> TranscriptLine:
         status_class=f"wl-status-{message.status}" if not inbound else "",
         error=error,
         business_number=conversation.display_phone_number or conversation.phone_number_id,
-        **kind_parts(message),
+        **kind_parts(message, site=site),
     )
 
 
-def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT) -> Transcript:
-    """Every thread of the lead merged in time order (a lead may write to several of our numbers)."""
+def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "admin") -> Transcript:
+    """Every thread of the lead merged in time order (a lead may write to several of our numbers).
+
+    ``site``: the admin site's URL namespace, for the links to the lead's files.
+    """
     messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to")
     total = messages.count()
     latest = list(messages.order_by("-timestamp", "-id")[:limit])
     latest.reverse()
-    return Transcript(lines=[line_for(m) for m in latest], total=total)
+    return Transcript(lines=[line_for(m, site=site) for m in latest], total=total)

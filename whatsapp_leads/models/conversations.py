@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from ..storage import private_media_storage
+
 
 class Conversation(models.Model):
     """A lead's thread with one of our business phone numbers."""
@@ -92,9 +94,11 @@ class Message(models.Model):
     media_filename = models.CharField(max_length=255, blank=True, help_text="Document file name as sent.")
     media_file = models.FileField(
         upload_to="whatsapp_leads/media/%Y/%m/",
+        storage=private_media_storage,  # a callable: the migration keeps its path, not a directory
         max_length=500,
         blank=True,
-        help_text="The downloaded file in Django's default storage (Meta's media URLs expire).",
+        help_text="The downloaded file, in the private MEDIA_STORAGE (Meta's media URLs expire); "
+        "served only through the lead's admin page.",
     )
     media_size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Downloaded size in bytes.")
     media_status = models.CharField(

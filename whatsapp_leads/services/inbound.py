@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
@@ -26,6 +27,17 @@ def _note_timing(lead: Lead, message: InboundMessage, *, created: bool) -> tuple
         lead.last_message_at = message.timestamp
         fields.append("last_message_at")
     return fields, earliest
+
+
+def _may_reroute(lead: Lead) -> bool:
+    """Whether a late first-touch ad may still move the lead to its campaign's team.
+
+    Only while nobody has worked it (status new), never over a person's re-assignment, and once
+    per campaign.
+    """
+    if lead.status != Lead.Status.NEW:
+        return False
+    return not lead.assignments.filter(Q(campaign_id=lead.campaign_id) | Q(assigned_by__isnull=False)).exists()
 
 
 def receive_message(message: InboundMessage, *, event: WebhookEvent | None = None) -> Message | None:
@@ -53,12 +65,7 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
         # A chat without an ad may be claimed by a campaign's keywords ("I need a loan").
         claim = keywords.claim_organic_lead(lead, text=message.text)
         assignment.assign_new_lead(lead, reason_prefix=claim.reason if claim else "")
-    elif (
-        attributed
-        and earliest
-        and lead.campaign_id
-        and not lead.assignments.filter(campaign__isnull=False).exists()
-    ):
+    elif attributed and earliest and lead.campaign_id and _may_reroute(lead):
         # The ad's message was delayed behind a later one that created the lead: route it as
         # the campaign lead it really is, once.
         assignment.assign_new_lead(lead, reason_prefix="Ad message arrived late. ")

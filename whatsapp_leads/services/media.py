@@ -1,4 +1,4 @@
-"""Download a media message's file through the Graph API into Django's default storage.
+"""Download a media message's file through the Graph API into the private media storage.
 
 Meta keeps media for a limited time and its download URLs expire in minutes, so the file is
 fetched soon after the message is stored, by a Celery task scheduled on commit (never in the
@@ -7,7 +7,9 @@ token gives a URL, ``GET url`` with the same token gives the bytes. The body is 
 off past ``MEDIA_MAX_BYTES``; Meta's base64 SHA-256 is checked when given. A failure is recorded
 on the message; transient ones (network, 5xx, throttling, a checksum mismatch) are retried with
 exponential backoff up to ``MEDIA_MAX_ATTEMPTS``; permanent ones (no token, token rejected, unknown
-media, too large) are not.
+media, too large) are not. Staff can start a failed download over from the lead's admin page
+(``retry_failed``). Files go to ``Message.media_file``'s storage (``WHATSAPP_LEADS["MEDIA_STORAGE"]``,
+private by default), never to a public URL.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 
 import requests
 from django.core.files import File
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -79,10 +82,37 @@ def requeue_unstarted(*, older_than_seconds: float | None = None, limit: int = 5
     return sum(schedule_download(pk) for pk in list(ids))
 
 
+def retry_failed(messages: QuerySet[Message]) -> int:
+    """Start the failed downloads among ``messages`` over: fresh attempts, then queued on commit.
+
+    For a failure a person has since fixed (a renewed token, a raised MEDIA_MAX_BYTES). The count
+    restarts so the download gets its full retry budget; if the publish is lost the message is
+    pending with no attempts, which the sweep (``requeue_unstarted``) queues again.
+    """
+    ids = list(
+        messages.filter(media_status=Message.MediaStatus.FAILED)
+        .exclude(media_id="")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    Message.objects.filter(pk__in=ids, media_status=Message.MediaStatus.FAILED).update(
+        media_status=Message.MediaStatus.PENDING, media_attempts=0, media_error=""
+    )
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: schedule_download(pk))
+    return len(ids)
+
+
 def backoff_seconds(attempts: int, *, at_least: float | None = None) -> int:
     base = app_settings.MEDIA_RETRY_BACKOFF_SECONDS
     delay = min(app_settings.RETRY_BACKOFF_MAX_SECONDS, base * 2 ** max(0, attempts - 1))
     return int(max(delay, at_least or 0))
+
+
+def _no_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; Meta's error messages and answers are not ours to trust."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _sha_matches(digest: bytes, expected: str) -> bool:
@@ -164,7 +194,7 @@ def _store(message: Message) -> None:
     Message.objects.filter(pk=message.pk).update(
         media_file=message.media_file.name,
         media_size=size,
-        media_mime_type=(message.media_mime_type or mime_type)[:128],
+        media_mime_type=_no_nul(message.media_mime_type or mime_type)[:128],
         media_status=Message.MediaStatus.DOWNLOADED,
         media_error="",
         media_downloaded_at=timezone.now(),
@@ -184,7 +214,7 @@ def download_media(message_id: int) -> Outcome:
         retry = exc.retryable and attempts < app_settings.MEDIA_MAX_ATTEMPTS
         logger.warning("media of message %s: attempt %d failed: %s", message_id, attempts, exc)
         Message.objects.filter(pk=message_id).update(
-            media_error=f"Attempt {attempts}: {exc}"[:2000],
+            media_error=_no_nul(f"Attempt {attempts}: {exc}")[:2000],
             media_status=Message.MediaStatus.PENDING if retry else Message.MediaStatus.FAILED,
         )
         if retry:

@@ -99,6 +99,8 @@ def describe(member: CampaignMember, *, now: datetime, tz: tzinfo) -> str:
     """
     if not member.is_active:
         return "Inactive"
+    if not get_adapter().is_eligible_owner(member.user):
+        return "Cannot take leads (user account disabled)"
     if member.paused_until is not None and member.paused_until > now:
         return f"Paused until {_when(member.paused_until, tz=tz)}"
     done = getattr(member, "assigned_today", 0)

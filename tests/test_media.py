@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 import responses
+from django.core.files.storage import FileSystemStorage
 
 from tests.kinds_support import load, message, process_ok
 from whatsapp_leads.models import Lead, Message
@@ -257,3 +258,29 @@ def test_the_sweep_requeues_downloads_whose_publish_was_lost_but_not_ones_alread
     assert requeue_unstarted(older_than_seconds=0) == 1
 
     assert broker() == [("whatsapp_leads.download_message_media", (Message.objects.get(type="image").pk,))]
+
+
+class FullDiskStorage(FileSystemStorage):
+    """A storage that fails as a full disk does: the host-swappable MEDIA_STORAGE, not a mock."""
+
+    def _save(self, name, content):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_storage_failure_is_retried_then_recorded_never_left_stuck(graph, image, settings):
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "MEDIA_STORAGE": "tests.test_media.FullDiskStorage"}
+    graph.get(LOOKUP, json=location())
+    graph.get(FILE_URL, body=JPEG, content_type="image/jpeg")
+
+    first = download_media(image.pk)
+    image.refresh_from_db()
+    assert first.retry_in is not None
+    assert image.media_status == Message.MediaStatus.PENDING
+    assert "No space left on device" in image.media_error
+
+    download_media(image.pk)
+    last = download_media(image.pk)  # MEDIA_MAX_ATTEMPTS is 3 in this module
+    image.refresh_from_db()
+    assert (last.status, last.retry_in) == ("failed", None)
+    assert image.media_status == Message.MediaStatus.FAILED
+    assert image.media_attempts == 3

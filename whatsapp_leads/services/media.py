@@ -201,6 +201,21 @@ def _store(message: Message) -> None:
     )
 
 
+def _attempt(message: Message) -> None:
+    """``_store``, with any unexpected error (storage, database) turned into a retryable MediaError.
+
+    The attempt is already counted when this runs; an error escaping here would leave the message
+    pending with attempts used, which neither Celery nor the sweep would ever pick up again.
+    """
+    try:
+        _store(message)
+    except MediaError:
+        raise
+    except Exception as exc:
+        logger.exception("media of message %s: storing failed", message.pk)
+        raise MediaError(f"storing the file failed: {type(exc).__name__}: {exc}", retryable=True) from exc
+
+
 def download_media(message_id: int) -> Outcome:
     """One download attempt for a message whose media is pending."""
     message = Message.objects.filter(pk=message_id, media_status=Message.MediaStatus.PENDING).first()
@@ -209,7 +224,7 @@ def download_media(message_id: int) -> Outcome:
     Message.objects.filter(pk=message_id).update(media_attempts=F("media_attempts") + 1)
     attempts = message.media_attempts + 1
     try:
-        _store(message)
+        _attempt(message)
     except MediaError as exc:
         retry = exc.retryable and attempts < app_settings.MEDIA_MAX_ATTEMPTS
         logger.warning("media of message %s: attempt %d failed: %s", message_id, attempts, exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest
 from django.urls import URLPattern, path
@@ -115,27 +116,8 @@ class LeadAdmin(admin.ModelAdmin):
         ),
         ("Timeline", {"fields": ("created_at", "first_message_at", "first_message", "last_message_at")}),
     )
-    # Everything but name, status and owner comes from WhatsApp and is shown, never edited.
-    base_readonly_fields = (
-        "phone",
-        "email",
-        "city",
-        "wa_id",
-        "user_id",
-        "username",
-        "marketing_opt_out",
-        "marketing_opt_out_at",
-        "form_answers",
-        "ad_meta_id",
-        "ad_headline",
-        "campaign",
-        "ad_link",
-        "ctwa_clid",
-        "created_at",
-        "first_message_at",
-        "first_message",
-        "last_message_at",
-    )
+    # Everything but these comes from WhatsApp and is shown, never edited.
+    editable_fields = ("name", "status", "owner")
 
     # --- visibility -------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
@@ -167,9 +149,9 @@ class LeadAdmin(admin.ModelAdmin):
         return tuple(f for f in self.list_filter if not (isinstance(f, tuple) and f[0] == "owner"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
-        if can_see_all_leads(request.user):
-            return self.base_readonly_fields
-        return (*self.base_readonly_fields, "owner")
+        shown = flatten_fieldsets(self.fieldsets)
+        editable = self.editable_fields if can_see_all_leads(request.user) else ("name", "status")
+        return tuple(name for name in shown if name not in editable)
 
     # --- saving ---------------------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:

@@ -7,6 +7,7 @@ allowed to users holding the model's ``change`` permission (the screen itself st
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -85,21 +86,9 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         ("Failure", {"fields": ("error_text", "traceback_text")}),
         ("Request", {"fields": ("headers_json", "body_pretty")}),
     )
-    readonly_fields = (
-        "id",
-        "provider",
-        "status",
-        "received_at",
-        "queued_at",
-        "processed_at",
-        "attempts",
-        "update_count",
-        "remote_addr",
-        "error_text",
-        "traceback_text",
-        "headers_json",
-        "body_pretty",
-    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEvent | None = None) -> list[str]:
+        return flatten_fieldsets(self.fieldsets)  # an inbox: everything shown, nothing editable
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEvent]:
         # Bodies reach 3 MB: the list never loads them; the detail page fetches its one body.

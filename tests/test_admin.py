@@ -36,6 +36,7 @@ from whatsapp_leads.simulation import (
     PHONE_NUMBER_ID,
     WABA_ID,
     contact,
+    dumps,
     envelope,
     inbound,
     messages_value,
@@ -715,3 +716,15 @@ def test_account_events_are_listed_read_only_and_filter_by_field(superuser):
     assert "Quality rating dropped to yellow" in response.content.decode()
     assert client.get(reverse("admin:whatsapp_leads_accountevent_add")).status_code == 403
     assert 'name="_save"' not in client.get(change_url(quality)).content.decode()
+
+
+def test_transcript_orders_messages_of_the_same_second_by_arrival():
+    """Meta's timestamps are whole seconds; two messages in one second keep the order they arrived in."""
+    first = WebhookEvent.objects.create(body=dumps(inbound(text="What documents do I need?", timestamp=1749416383)))
+    second = WebhookEvent.objects.create(body=dumps(inbound(text="My salary is 80k", timestamp=1749416383)))
+    process_event(second.pk)  # a second worker got to the later one first
+    process_event(first.pk)
+
+    lead = Lead.objects.get()
+    texts = [line.text for line in build_transcript(lead).lines]
+    assert texts == ["What documents do I need?", "My salary is 80k"]

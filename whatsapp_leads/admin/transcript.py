@@ -103,6 +103,7 @@ def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "
     """
     messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to")
     total = messages.count()
-    latest = list(messages.order_by("-timestamp", "-id")[:limit])
+    # Meta's times are whole seconds: within one, the order the webhooks arrived in decides.
+    latest = list(messages.order_by("-timestamp", "-webhook_event_id", "-id")[:limit])
     latest.reverse()
     return Transcript(lines=[line_for(m, site=site) for m in latest], total=total)

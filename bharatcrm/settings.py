@@ -131,6 +131,19 @@ CELERY_BEAT_SCHEDULE = {
     "whatsapp-leads-sync-campaigns": {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
 }
 
+# --- REST API (/whatsapp/api/) ----------------------------------------------------------------
+# The app uses whatever authentication the host configures; these two are examples. Basic comes
+# first so an API client without credentials gets 401 with a WWW-Authenticate challenge; browsers
+# logged in to the admin are recognised by their session. Over the internet serve it over HTTPS
+# only, and prefer tokens (rest_framework.authtoken, OAuth) for machines.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
 # --- whatsapp_leads ------------------------------------------------------------------------------
 WHATSAPP_LEADS = {
     "APP_SECRETS": env.list("WHATSAPP_APP_SECRET", default=[]),

@@ -1,8 +1,9 @@
 """The sales screen: leads, with the chat transcript, the ad that brought them and who got them.
 
 Row-level visibility: a rep sees only leads they own; a "manager" (``whatsapp_leads.view_all_leads``)
-or a superuser sees all. Everything that lists or fetches leads goes through ``get_queryset``, so
-the changelist, the change page, the history page and the filters' choices agree.
+or a superuser sees all. The rule lives in ``whatsapp_leads.permissions``, shared with the REST API.
+Everything that lists or fetches leads goes through ``get_queryset``, so the changelist, the change
+page, the history page and the filters' choices agree.
 """
 
 from __future__ import annotations
@@ -17,20 +18,15 @@ from django.urls import URLPattern, path
 from django.utils.text import Truncator
 
 from ..models import Lead, LeadAssignment
+from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
 from ..services import assignment
 from . import reassign
 from .display import pretty_json, safe_link
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 
-VIEW_ALL_LEADS = "whatsapp_leads.view_all_leads"
 # Identity and consent changes shown on the lead page, newest first.
 HISTORY_LIMIT = 200
-
-
-def can_see_all_leads(user: Any) -> bool:
-    """Managers and superusers see every lead; everyone else only their own."""
-    return bool(user.is_active and (user.is_superuser or user.has_perm(VIEW_ALL_LEADS)))
 
 
 class LeadAssignmentInline(admin.TabularInline):
@@ -122,9 +118,7 @@ class LeadAdmin(admin.ModelAdmin):
     # --- visibility -------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
         qs = super().get_queryset(request).select_related("campaign", "owner", "ad")
-        if can_see_all_leads(request.user):
-            return qs
-        return qs.filter(owner=request.user)
+        return visible_leads(request.user, queryset=qs)
 
     def _owns_or_manages(self, request: HttpRequest, obj: Lead | None) -> bool:
         return obj is None or can_see_all_leads(request.user) or obj.owner_id == request.user.pk
@@ -166,7 +160,7 @@ class LeadAdmin(admin.ModelAdmin):
 
     # --- actions --------------------------------------------------------------------------------
     def has_reassign_permission(self, request: HttpRequest) -> bool:
-        return can_see_all_leads(request.user) and self.has_change_permission(request)
+        return can_reassign_leads(request.user)
 
     @admin.action(description="Re-assign to…", permissions=["reassign"])
     def reassign_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import F
+
 from ..models import Lead, Message
 from ..parsing.text import readable_text
 from .message_parts import kind_parts
@@ -104,6 +106,8 @@ def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "
     messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to")
     total = messages.count()
     # Meta's times are whole seconds: within one, the order the webhooks arrived in decides.
-    latest = list(messages.order_by("-timestamp", "-webhook_event_id", "-id")[:limit])
+    # Our own messages have no webhook: within a second they come after the user's, on every database.
+    newest_first = ("-timestamp", F("webhook_event_id").desc(nulls_first=True), "-id")
+    latest = list(messages.order_by(*newest_first)[:limit])
     latest.reverse()
     return Transcript(lines=[line_for(m, site=site) for m in latest], total=total)

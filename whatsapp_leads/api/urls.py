@@ -1,3 +1,16 @@
-"""REST API routes (filled by the API issue); kept so hosts can include the app's URLs today."""
+"""REST API routes, mounted by ``whatsapp_leads.urls`` at ``api/`` (``/whatsapp/api/`` in bharatcrm).
 
-urlpatterns: list = []
+URL names live in the app's namespace: ``whatsapp_leads:lead-list``, ``whatsapp_leads:lead-detail``,
+``whatsapp_leads:lead-messages``, ``whatsapp_leads:lead-assignments``, ``whatsapp_leads:campaign-list``,
+``whatsapp_leads:campaign-detail``, ``whatsapp_leads:campaign-numbers`` and ``whatsapp_leads:api-root``.
+"""
+
+from rest_framework.routers import DefaultRouter
+
+from .views import CampaignViewSet, LeadViewSet
+
+router = DefaultRouter()
+router.register("leads", LeadViewSet, basename="lead")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+
+urlpatterns = router.urls

@@ -1,0 +1,269 @@
+"""What the API shows of leads, messages, assignments and campaigns, and what it lets people change.
+
+Reading and writing a lead are separate serializers: almost everything on a lead comes from
+WhatsApp and is shown, never edited; ``LeadUpdateSerializer`` takes only name, status and owner,
+refuses any other field by name (a client that sends ``phone`` learns it was not saved), and sends
+a change of owner through ``services.assignment.reassign`` so it is audited and announced exactly
+like a re-assignment in the admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from rest_framework import serializers
+
+from ..adapter import get_adapter
+from ..models import Ad, Campaign, Lead, LeadAssignment, Message
+from ..permissions import can_reassign_leads
+from ..services import assignment
+from ..services.campaign_stats import CampaignNumbers
+
+
+class UserSummarySerializer(serializers.Serializer):
+    """A person as other screens name them: id, login and full name (the login when none)."""
+
+    id = serializers.IntegerField(source="pk", read_only=True)
+    username = serializers.CharField(source="get_username", read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user: Any) -> str:
+        full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+        return full or user.get_username()
+
+
+class CampaignSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ("id", "name", "meta_id")
+        read_only_fields = fields
+
+
+class AdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Ad
+        fields = ("id", "meta_id", "name", "headline", "source_url")
+        read_only_fields = fields
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    """A lead in a list: who, where from, whose, and how far the conversation went."""
+
+    owner = UserSummarySerializer(read_only=True, allow_null=True)
+    campaign = CampaignSummarySerializer(read_only=True, allow_null=True)
+    counts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = (
+            "id",
+            "name",
+            "phone",
+            "wa_id",
+            "user_id",
+            "username",
+            "status",
+            "owner",
+            "campaign",
+            "source_ad_id",
+            "first_message",
+            "created_at",
+            "last_message_at",
+            "marketing_opt_out",
+            "counts",
+        )
+        read_only_fields = fields
+
+    def get_counts(self, lead: Lead) -> dict[str, int]:
+        """From the queryset's annotations (``queries.leads_for``): no query per lead."""
+        return {
+            "messages": lead.n_messages,
+            "inbound_messages": lead.n_inbound,
+            "conversations": lead.n_conversations,
+            "assignments": lead.n_assignments,
+        }
+
+
+class LeadDetailSerializer(LeadSerializer):
+    """One lead: the list's fields plus contact details, the ad and its first-touch referral."""
+
+    ad = AdSerializer(read_only=True, allow_null=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = (
+            *LeadSerializer.Meta.fields,
+            "email",
+            "city",
+            "extra",
+            "ad",
+            "ctwa_clid",
+            "referral",
+            "first_touch_at",
+            "first_message_at",
+            "marketing_opt_out_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class LeadUpdateSerializer(serializers.ModelSerializer):
+    """PATCH body: ``name``, ``status`` and (managers only, checked by the view) ``owner``."""
+
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model()._default_manager.all(),
+        allow_null=True,
+        required=False,
+        help_text="The new owner's user id; null leaves the lead unassigned. Managers only.",
+    )
+
+    class Meta:
+        model = Lead
+        fields = ("name", "status", "owner")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Without the right to re-assign, ``owner`` is not a field at all (the browsable API's form
+        then leaves it out; the view answers a body naming it with 403 before this runs)."""
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is None or not can_reassign_leads(request.user):
+            fields.pop("owner")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        refused = sorted(set(data) - set(self.fields))
+        if refused:
+            raise serializers.ValidationError(
+                {name: "This field cannot be changed through the API." for name in refused}
+            )
+        return attrs
+
+    def validate_owner(self, owner: Any) -> Any:
+        if owner is not None and not get_adapter().is_eligible_owner(owner):
+            raise serializers.ValidationError("This user cannot take leads.")
+        return owner
+
+    def update(self, instance: Lead, validated_data: dict[str, Any]) -> Lead:
+        """Lock the lead, apply name and status, then hand it over if the owner changes.
+
+        The row lock keeps a concurrent routing decision (a late first touch re-routing the
+        lead) from interleaving with a manager's choice; the last writer's assignment row is
+        then also the lead's owner.
+        """
+        by = self.context["request"].user
+        with transaction.atomic():
+            lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=instance.pk)
+            changed = [
+                name
+                for name in ("name", "status")
+                if name in validated_data and getattr(lead, name) != validated_data[name]
+            ]
+            for name in changed:
+                setattr(lead, name, validated_data[name])
+            if changed:
+                lead.save(update_fields=[*changed, "updated_at"])
+            if "owner" in validated_data:
+                owner = validated_data["owner"]
+                if lead.owner_id != (owner.pk if owner is not None else None):
+                    assignment.reassign(lead, owner=owner, by=by)
+        return lead
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """One line of the transcript; files are listed, not served (only the admin serves them)."""
+
+    business_number = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = (
+            "id",
+            "wamid",
+            "direction",
+            "type",
+            "text",
+            "timestamp",
+            "status",
+            "business_number",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "failed_at",
+            "error_code",
+            "error_title",
+            "reply_to_wamid",
+            "forwarded",
+            "media_mime_type",
+            "media_filename",
+            "media_caption",
+            "media_size",
+            "media_status",
+            "details",
+            "form_response",
+            "referral",
+        )
+        read_only_fields = fields
+
+    def get_business_number(self, message: Message) -> str:
+        conversation = message.conversation
+        return conversation.display_phone_number or conversation.phone_number_id
+
+
+class LeadAssignmentSerializer(serializers.ModelSerializer):
+    owner = UserSummarySerializer(read_only=True, allow_null=True)
+    previous_owner = UserSummarySerializer(read_only=True, allow_null=True)
+    assigned_by = UserSummarySerializer(read_only=True, allow_null=True)
+    campaign = CampaignSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = LeadAssignment
+        fields = ("id", "created_at", "owner", "previous_owner", "reason", "campaign", "assigned_by")
+        read_only_fields = fields
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    strategy = serializers.CharField(source="routing_strategy", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+    members = serializers.IntegerField(source="n_members", read_only=True)
+    active_members = serializers.IntegerField(source="n_active_members", read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = ("id", "name", "meta_id", "strategy", "active", "members", "active_members", "created_at")
+        read_only_fields = fields
+
+
+class NumbersQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        required=False, default=30, min_value=1, max_value=366, help_text="Days of leads per day."
+    )
+
+
+def ratio(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def numbers_data(numbers: CampaignNumbers, *, days: int, time_zone: str) -> dict[str, Any]:
+    """``services.campaign_stats`` output as JSON: conversion as a 0-1 ratio, None without leads."""
+    return {
+        "days": days,
+        "time_zone": time_zone,
+        "total": numbers.total,
+        "won": numbers.won,
+        "conversion": ratio(numbers.conversion),
+        "per_day": [{"day": day.isoformat(), "leads": n} for day, n in numbers.per_day],
+        "by_status": [{"status": value, "label": label, "leads": n} for value, label, n in numbers.by_status],
+        "per_rep": [
+            {
+                "owner_id": rep.owner_id,
+                "name": rep.name,
+                "leads": rep.leads,
+                "open": rep.open,
+                "won": rep.won,
+                "conversion": ratio(rep.conversion),
+            }
+            for rep in numbers.per_rep
+        ],
+    }

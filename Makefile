@@ -37,7 +37,7 @@ run: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
 test: test-sqlite test-postgres
 

@@ -15,6 +15,8 @@ from whatsapp_leads.signature import sign
 from whatsapp_leads.simulation import dumps
 
 from .brokers import broker_down, drain_memory_queue, point_celery_at
+from .factories import UserFactory
+from .people import LEAD_PERMS, staff
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -132,3 +134,26 @@ def post_webhook(client: Client, webhook_url: str):
 @pytest.fixture
 def db_is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- people: two sales reps, a manager (sees every lead) and a superuser ---------------------------
+
+
+@pytest.fixture
+def rep():
+    return staff(*LEAD_PERMS, username="asha_rep", first_name="Asha", last_name="Verma")
+
+
+@pytest.fixture
+def other_rep():
+    return staff(*LEAD_PERMS, username="vikram_rep")
+
+
+@pytest.fixture
+def manager():
+    return staff(*LEAD_PERMS, "view_all_leads", username="meera_manager")
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(username="root", is_superuser=True)

@@ -7,11 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.factories import WebhookEventFactory
-from whatsapp_leads.models import WebhookEvent
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps
-
 KINDS_DIR = Path(__file__).parent / "payloads" / "kinds"
 # The outbound message the fixtures reply and react to (tests/payloads/kinds/*.json).
 OUR_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"
@@ -43,18 +38,3 @@ def variant(name: str, **changes: Any) -> dict[str, Any]:
         else:
             raw[key] = new
     return payload
-
-
-def process(payload: dict[str, Any] | bytes) -> WebhookEvent:
-    """Store the body as the view would and run the worker's processing on it."""
-    body = payload if isinstance(payload, bytes) else dumps(payload)
-    event = WebhookEventFactory(body=body)
-    process_event(event.pk)
-    event.refresh_from_db()
-    return event
-
-
-def process_ok(payload: dict[str, Any]) -> WebhookEvent:
-    event = process(payload)
-    assert event.status == WebhookEvent.Status.PROCESSED, event.error
-    return event

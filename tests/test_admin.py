@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -46,47 +45,14 @@ from whatsapp_leads.simulation import (
     wamid,
 )
 
+from .people import LEAD_PERMS, logged_in, staff
+
 pytestmark = pytest.mark.django_db
 
-LEAD_PERMS = ("view_lead", "change_lead")
 T0 = 1749416383  # Meta's sample timestamp; messages below are spaced a minute apart from it
 
 
 # --- people ------------------------------------------------------------------------------------
-
-
-def staff(*codenames: str, **kwargs: Any):
-    user = UserFactory(is_staff=True, **kwargs)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="whatsapp_leads", codename__in=codenames)
-    )
-    return user
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rep():
-    return staff(*LEAD_PERMS, username="asha_rep")
-
-
-@pytest.fixture
-def other_rep():
-    return staff(*LEAD_PERMS, username="vikram_rep")
-
-
-@pytest.fixture
-def manager():
-    return staff(*LEAD_PERMS, "view_all_leads", username="meera_manager")
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_superuser=True)
 
 
 # --- urls ------------------------------------------------------------------------------------
@@ -720,7 +686,9 @@ def test_account_events_are_listed_read_only_and_filter_by_field(superuser):
 
 def test_transcript_orders_messages_of_the_same_second_by_arrival():
     """Meta's timestamps are whole seconds; two messages in one second keep the order they arrived in."""
-    first = WebhookEvent.objects.create(body=dumps(inbound(text="What documents do I need?", timestamp=1749416383)))
+    first = WebhookEvent.objects.create(
+        body=dumps(inbound(text="What documents do I need?", timestamp=1749416383))
+    )
     second = WebhookEvent.objects.create(body=dumps(inbound(text="My salary is 80k", timestamp=1749416383)))
     process_event(second.pk)  # a second worker got to the later one first
     process_event(first.pk)

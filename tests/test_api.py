@@ -6,7 +6,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -40,9 +40,10 @@ from whatsapp_leads.simulation import (
     wamid,
 )
 
+from .people import LEAD_PERMS, staff
+
 pytestmark = pytest.mark.django_db
 
-LEAD_PERMS = ("view_lead", "change_lead")
 PASSWORD = "rep-password-123"  # tests.factories.UserFactory's
 T0 = 1749416383  # Meta's sample timestamp
 
@@ -50,39 +51,11 @@ T0 = 1749416383  # Meta's sample timestamp
 # --- people and clients --------------------------------------------------------------------------
 
 
-def person(*codenames: str, **kwargs):
-    user = UserFactory(**kwargs)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="whatsapp_leads", codename__in=codenames)
-    )
-    return user
-
-
 def api(user=None) -> APIClient:
     client = APIClient()
     if user is not None:
         client.force_authenticate(user)
     return client
-
-
-@pytest.fixture
-def rep():
-    return person(*LEAD_PERMS, username="asha_rep", first_name="Asha", last_name="Verma")
-
-
-@pytest.fixture
-def other_rep():
-    return person(*LEAD_PERMS, username="vikram_rep")
-
-
-@pytest.fixture
-def manager():
-    return person(*LEAD_PERMS, "view_all_leads", username="meera_manager")
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_superuser=True)
 
 
 # --- urls ----------------------------------------------------------------------------------------
@@ -152,7 +125,7 @@ def test_session_login_as_in_the_admin_also_works(rep):
 
 
 def test_a_user_without_view_lead_cannot_read_leads_even_their_own():
-    user = person("change_lead")
+    user = staff("change_lead")
     LeadFactory(owner=user)
 
     assert api(user).get(leads_url()).status_code == 403
@@ -200,7 +173,7 @@ def test_managers_and_superusers_see_every_lead(request, rep, other_rep, who):
 
 
 def test_the_row_rule_is_the_same_function_for_admin_and_api(rep, manager, superuser):
-    inactive_manager = person(*LEAD_PERMS, "view_all_leads", is_active=False)
+    inactive_manager = staff(*LEAD_PERMS, "view_all_leads", is_active=False)
     mine, theirs = LeadFactory(owner=rep), LeadFactory(owner=None)
 
     assert set(visible_leads(rep)) == {mine}
@@ -481,7 +454,7 @@ def test_an_unknown_status_is_a_400(rep):
 
 
 def test_patch_needs_change_lead_and_put_is_not_offered(rep):
-    reader = person("view_lead")
+    reader = staff("view_lead")
     lead = LeadFactory(owner=reader)
 
     assert api(reader).patch(lead_url(lead), {"status": "won"}, format="json").status_code == 403
@@ -565,7 +538,7 @@ def test_assignments_show_routing_and_reassignments_newest_first(post_webhook, m
 
 @pytest.fixture
 def campaign_viewer():
-    return person("view_campaign", username="ops")
+    return staff("view_campaign", username="ops")
 
 
 def test_campaigns_need_view_campaign(rep):

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp_leads.models import Campaign, Lead, LeadAssignment, WebhookEvent
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps, inbound
+from whatsapp_leads.models import Campaign, Lead, LeadAssignment
+from whatsapp_leads.simulation import inbound
 
-from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory, WebhookEventFactory
+from .delivery import deliver
+from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 AD_ID = "120226305854810726"
 T0 = 1749416383
-
-
-def deliver(payload: dict) -> WebhookEvent:
-    event = WebhookEventFactory(body=dumps(payload))
-    outcome = process_event(event.pk)
-    event.refresh_from_db()
-    assert outcome.status == "processed", event.error
-    return event
 
 
 def new_lead_from_ad(n: int, *, ad_id: str = AD_ID) -> Lead:

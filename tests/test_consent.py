@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.kinds_support import USER_BSUID, USER_WA_ID, load, process_ok, value
+from tests.delivery import deliver as process_ok
+from tests.kinds_support import USER_BSUID, USER_WA_ID, load, value
 from whatsapp_leads.models import AccountEvent, Lead, LeadHistory
 from whatsapp_leads.simulation import inbound
 

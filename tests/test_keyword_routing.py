@@ -5,22 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from whatsapp_leads.models import Campaign, Lead, WebhookEvent
-from whatsapp_leads.services.processing import process_event
+from whatsapp_leads.models import Campaign, Lead
 from whatsapp_leads.services.routing.keywords import first_match
-from whatsapp_leads.simulation import dumps, inbound
+from whatsapp_leads.simulation import inbound
 
-from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory, WebhookEventFactory
+from .delivery import deliver
+from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 
 T0 = 1749416383
-
-
-def deliver(payload: dict) -> WebhookEvent:
-    event = WebhookEventFactory(body=dumps(payload))
-    outcome = process_event(event.pk)
-    event.refresh_from_db()
-    assert outcome.status == "processed", event.error
-    return event
 
 
 def chat(text: str, *, wa_id: str = "919876543210", **kwargs) -> Lead:

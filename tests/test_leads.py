@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from whatsapp_leads.models import Ad, Conversation, Lead, Message, WebhookEvent
-from whatsapp_leads.services.processing import process_event
+from whatsapp_leads.models import Ad, Conversation, Lead, Message
 from whatsapp_leads.simulation import (
     PHONE_NUMBER_ID,
     contact,
-    dumps,
     envelope,
     inbound,
     messages_value,
@@ -21,22 +19,14 @@ from whatsapp_leads.simulation import (
     text_message,
 )
 
-from .factories import AdFactory, CampaignFactory, WebhookEventFactory
+from .delivery import deliver
+from .factories import AdFactory, CampaignFactory
 
 pytestmark = pytest.mark.django_db
 
 PAYLOADS = Path(__file__).parent / "payloads"
 KINDS = json.loads((PAYLOADS / "message_kinds.json").read_text(encoding="utf-8"))
 T0 = 1749416383  # Meta's sample timestamp: 2025-06-08 20:59:43 UTC
-
-
-def deliver(payload: dict) -> WebhookEvent:
-    """Store the payload as the view would and run the task body on it."""
-    event = WebhookEventFactory(body=dumps(payload))
-    outcome = process_event(event.pk)
-    event.refresh_from_db()
-    assert outcome.status == "processed", event.error
-    return event
 
 
 def from_user(*messages: dict, wa_id: str = "919876543210", name: str = "Asha Verma", user_id=None) -> dict:

@@ -13,7 +13,8 @@ import pytest
 import responses
 from django.core.files.storage import FileSystemStorage
 
-from tests.kinds_support import load, message, process_ok
+from tests.delivery import deliver as process_ok
+from tests.kinds_support import load, message
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.services.media import download_media
 

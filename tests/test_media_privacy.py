@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pytest
 import responses
-from django.contrib.auth.models import Permission
 from django.core.files.storage import default_storage, storages
 from django.test import Client
 from django.urls import reverse
 
+from tests.delivery import deliver as process_ok
 from tests.factories import ConversationFactory, MessageFactory, UserFactory
-from tests.kinds_support import USER_WA_ID, load, process_ok
+from tests.kinds_support import USER_WA_ID, load
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.services.media import download_media
 from whatsapp_leads.storage import PRIVATE_DIR
+
+from .people import logged_in, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -30,39 +32,9 @@ GRAPH = "https://graph.test"
 TOKEN = "test-whatsapp-access-token"
 JPEG = b"\xff\xd8\xff\xe0" + b"site photo " * 50 + b"\xff\xd9"
 PDF = b"%PDF-1.7 salary slip for May"
-LEAD_PERMS = ("view_lead", "change_lead")
 
 
 # --- people ------------------------------------------------------------------------------------
-
-
-def staff(username: str, *codenames: str):
-    user = UserFactory(username=username, is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="whatsapp_leads", codename__in=codenames)
-    )
-    return user
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rep():
-    return staff("asha_rep", *LEAD_PERMS)
-
-
-@pytest.fixture
-def other_rep():
-    return staff("vikram_rep", *LEAD_PERMS)
-
-
-@pytest.fixture
-def manager():
-    return staff("meera_manager", *LEAD_PERMS, "view_all_leads")
 
 
 # --- files arriving the real way ----------------------------------------------------------------
@@ -174,7 +146,7 @@ def test_anonymous_visitor_is_sent_to_the_login_page(image):
 
 
 def test_staff_without_lead_permissions_gets_404_even_as_owner(image):
-    bare = staff("no_perms")
+    bare = staff(username="no_perms")
     Lead.objects.filter(pk=image.conversation.lead_id).update(owner=bare)
 
     assert logged_in(bare).get(file_url(image)).status_code == 404

@@ -16,6 +16,7 @@ WABA_ID = "102290129340398"
 PHONE_NUMBER_ID = "106540352242922"
 DISPLAY_NUMBER = "15550783881"
 
+
 def wamid(wa_id: str = "919876543210") -> str:
     """A message id unique across processes, shaped like Meta's (base64 of the sender and a random id).
 

@@ -13,10 +13,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from ..aggregates import count_of
 from ..models import Ad, Campaign, CampaignMember, Lead
 from ..services.routing.eligibility import describe
 from ..services.routing.hours import business_time_zone
-from .display import count_of, safe_link
+from .display import safe_link
 from .numbers import numbers_view
 from .routing import CampaignMemberForm, with_assigned_today
 

@@ -6,8 +6,6 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db.models import Count, IntegerField, Model, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -44,19 +42,3 @@ def pretty_body(raw: bytes) -> SafeString | str:
         return preformatted(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
     except ValueError:
         return preformatted(text)
-
-
-def count_of(model: type[Model], *, fk: str, **filters: Any) -> Coalesce:
-    """COUNT of related rows as a correlated subquery.
-
-    Two ``Count()`` joins on one queryset multiply each other's rows (members x leads); a
-    subquery per column counts each relation on its own and still costs one query per page.
-    """
-    rows = (
-        model._default_manager.filter(**{fk: OuterRef("pk")}, **filters)
-        .order_by()
-        .values(fk)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)

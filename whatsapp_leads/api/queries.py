@@ -9,23 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, Model, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 
+from ..aggregates import count_of
 from ..models import Campaign, CampaignMember, Conversation, Lead, LeadAssignment, Message
 from ..permissions import visible_leads
-
-
-def count_of(model: type[Model], *, fk: str, **filters: Any) -> Coalesce:
-    """COUNT of ``model`` rows whose ``fk`` is the outer row, as a subquery (0 when none)."""
-    rows = (
-        model._default_manager.filter(**{fk: OuterRef("pk")}, **filters)
-        .order_by()
-        .values(fk)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 def leads_for(user: Any) -> QuerySet[Lead]:

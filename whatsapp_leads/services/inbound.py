@@ -37,7 +37,9 @@ def _may_reroute(lead: Lead) -> bool:
     """
     if lead.status != Lead.Status.NEW:
         return False
-    return not lead.assignments.filter(Q(campaign_id=lead.campaign_id) | Q(assigned_by__isnull=False)).exists()
+    return not lead.assignments.filter(
+        Q(campaign_id=lead.campaign_id) | Q(assigned_by__isnull=False)
+    ).exists()
 
 
 def receive_message(message: InboundMessage, *, event: WebhookEvent | None = None) -> Message | None:

@@ -22,7 +22,11 @@ help:
 	@echo "make bench  webhook throughput vs a bare Django view, and leads/second per worker"
 	@echo "make lint   ruff check and makemigrations --check"
 
-venv: $(STAMP)
+# The venv, and a local .env (random secrets, DEBUG=true) so manage.py works after any make command.
+venv: $(STAMP) .env
+
+.env: | $(STAMP)
+	$(PY) scripts/bootstrap_env.py
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

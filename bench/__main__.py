@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.procs import (
+from scripts.processes import (
     REPO_DIR,
     ChildProcess,
     celery_worker,

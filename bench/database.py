@@ -10,7 +10,7 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
-from tests.procs import REPO_DIR, child_env
+from scripts.processes import REPO_DIR, child_env
 
 
 def _admin_connection(url: str):

@@ -11,12 +11,11 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from tests.support.brokers import broker_down, drain_memory_queue, point_celery_at
+from tests.support.factories import UserFactory
+from tests.support.people import LEAD_PERMS, staff
 from whatsapp_leads.signature import sign
 from whatsapp_leads.simulation import dumps
-
-from .brokers import broker_down, drain_memory_queue, point_celery_at
-from .factories import UserFactory
-from .people import LEAD_PERMS, staff
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

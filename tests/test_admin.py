@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import (
+from tests.support.factories import (
     AdFactory,
     CampaignFactory,
     CampaignMemberFactory,
@@ -17,6 +17,7 @@ from tests.factories import (
     UserFactory,
     WebhookEventFactory,
 )
+from tests.support.people import LEAD_PERMS, logged_in, staff
 from whatsapp_leads.adapter import LeadAdapter
 from whatsapp_leads.admin.transcript import build_transcript
 from whatsapp_leads.models import (
@@ -44,8 +45,6 @@ from whatsapp_leads.simulation import (
     text_message,
     wamid,
 )
-
-from .people import LEAD_PERMS, logged_in, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import (
+from tests.support.factories import (
     AdFactory,
     CampaignFactory,
     CampaignMemberFactory,
@@ -20,6 +20,7 @@ from tests.factories import (
     MessageFactory,
     UserFactory,
 )
+from tests.support.people import LEAD_PERMS, staff
 from whatsapp_leads.models import Lead, LeadAssignment, WebhookEvent
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.permissions import can_reassign_leads, can_see_all_leads, visible_leads
@@ -40,11 +41,9 @@ from whatsapp_leads.simulation import (
     wamid,
 )
 
-from .people import LEAD_PERMS, staff
-
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "rep-password-123"  # tests.factories.UserFactory's
+PASSWORD = "rep-password-123"  # tests.support.factories.UserFactory's
 T0 = 1749416383  # Meta's sample timestamp
 
 

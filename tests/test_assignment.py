@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.delivery import deliver
+from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 from whatsapp_leads.models import Campaign, Lead, LeadAssignment
 from whatsapp_leads.simulation import inbound
-
-from .delivery import deliver
-from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

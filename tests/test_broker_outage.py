@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 import pytest
 import redis
 
-from tests.factories import AdFactory, CampaignFactory, CampaignMemberFactory
-from tests.procs import REDIS_URL, Workers, free_port, publishing_to, wait_for
+from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
+from tests.support.procs import REDIS_URL, Workers, free_port, publishing_to, wait_for
 from whatsapp_leads.models import Lead, WebhookEvent
 from whatsapp_leads.queueing import sweep
 from whatsapp_leads.simulation import inbound

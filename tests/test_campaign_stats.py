@@ -11,10 +11,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from tests.support.factories import CampaignFactory, LeadFactory, UserFactory
 from whatsapp_leads.models import Lead
 from whatsapp_leads.services.campaign_stats import campaign_numbers
-
-from .factories import CampaignFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,15 @@ from django.db import connection
 from django.utils import timezone
 
 from bharatcrm.celery import app as celery_app
-from tests.factories import AdFactory, CampaignFactory, CampaignMemberFactory, LeadFactory, UserFactory
-from tests.fake_graph import (
+from tests.support.brokers import broker_down
+from tests.support.factories import (
+    AdFactory,
+    CampaignFactory,
+    CampaignMemberFactory,
+    LeadFactory,
+    UserFactory,
+)
+from tests.support.fake_graph import (
     FakeClock,
     FakeGraph,
     business_usage,
@@ -34,8 +41,6 @@ from whatsapp_leads.services import campaign_sync
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.simulation import dumps, inbound
 from whatsapp_leads.tasks import lookup_ad, sync_campaigns
-
-from .brokers import broker_down
 
 AD_ID = "120226305854810726"
 CAMPAIGN_ID = "120226305854800001"

@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from tests.factories import AdFactory, MessageFactory, UserFactory, WebhookEventFactory
+from tests.support.factories import AdFactory, MessageFactory, UserFactory, WebhookEventFactory
 from whatsapp_leads.conf import app_settings
 from whatsapp_leads.models import (
     Ad,

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from tests.factories import AdFactory, CampaignFactory, CampaignMemberFactory, WebhookEventFactory
-from tests.procs import Racers, Workers, database_url, wait_for
+from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, WebhookEventFactory
+from tests.support.procs import Racers, Workers, database_url, wait_for
 from whatsapp_leads.models import Conversation, Lead, LeadAssignment, Message, WebhookEvent
 from whatsapp_leads.queueing import enqueue_event
 from whatsapp_leads.simulation import dumps, inbound

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.delivery import deliver as process_ok
-from tests.kinds_support import USER_BSUID, USER_WA_ID, load, value
+from tests.support.delivery import deliver as process_ok
+from tests.support.kinds_support import USER_BSUID, USER_WA_ID, load, value
 from whatsapp_leads.models import AccountEvent, Lead, LeadHistory
 from whatsapp_leads.simulation import inbound
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.delivery import deliver as process_ok
-from tests.kinds_support import load, message, value
+from tests.support.delivery import deliver as process_ok
+from tests.support.kinds_support import load, message, value
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.simulation import text_message
 

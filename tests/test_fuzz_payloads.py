@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import WebhookEventFactory
-from tests.kinds_support import KINDS_DIR
+from tests.support.factories import WebhookEventFactory
+from tests.support.kinds_support import KINDS_DIR
 from whatsapp_leads.models import WebhookEvent
 from whatsapp_leads.services.processing import process_event
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from tests.fake_graph import (
+from tests.support.fake_graph import (
     FakeClock,
     FakeGraph,
     Reply,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from tests.support.delivery import deliver
+from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 from whatsapp_leads.models import Campaign, Lead
 from whatsapp_leads.services.routing.keywords import first_match
 from whatsapp_leads.simulation import inbound
-
-from .delivery import deliver
-from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 
 T0 = 1749416383
 

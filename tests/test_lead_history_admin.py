@@ -15,9 +15,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from tests.delivery import deliver as process_ok
-from tests.factories import UserFactory
-from tests.kinds_support import load
+from tests.support.delivery import deliver as process_ok
+from tests.support.factories import UserFactory
+from tests.support.kinds_support import load
 from whatsapp_leads.models import Lead, LeadHistory
 from whatsapp_leads.simulation import inbound
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.delivery import deliver
+from tests.support.factories import AdFactory, CampaignFactory
 from whatsapp_leads.models import Ad, Conversation, Lead, Message
 from whatsapp_leads.simulation import (
     PHONE_NUMBER_ID,
@@ -18,9 +20,6 @@ from whatsapp_leads.simulation import (
     referral,
     text_message,
 )
-
-from .delivery import deliver
-from .factories import AdFactory, CampaignFactory
 
 pytestmark = pytest.mark.django_db
 

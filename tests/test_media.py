@@ -13,8 +13,8 @@ import pytest
 import responses
 from django.core.files.storage import FileSystemStorage
 
-from tests.delivery import deliver as process_ok
-from tests.kinds_support import load, message
+from tests.support.delivery import deliver as process_ok
+from tests.support.kinds_support import load, message
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.services.media import download_media
 

@@ -17,14 +17,13 @@ from django.core.files.storage import default_storage, storages
 from django.test import Client
 from django.urls import reverse
 
-from tests.delivery import deliver as process_ok
-from tests.factories import ConversationFactory, MessageFactory, UserFactory
-from tests.kinds_support import USER_WA_ID, load
+from tests.support.delivery import deliver as process_ok
+from tests.support.factories import ConversationFactory, MessageFactory, UserFactory
+from tests.support.kinds_support import USER_WA_ID, load
+from tests.support.people import logged_in, staff
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.services.media import download_media
 from whatsapp_leads.storage import PRIVATE_DIR
-
-from .people import logged_in, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.delivery import deliver as process_ok
-from tests.delivery import process
-from tests.factories import ConversationFactory, MessageFactory
-from tests.kinds_support import OUR_WAMID, USER_WA_ID, load, message, variant
+from tests.support.delivery import deliver as process_ok
+from tests.support.delivery import process
+from tests.support.factories import ConversationFactory, MessageFactory
+from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message, variant
 from whatsapp_leads.models import AccountEvent, Lead, Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.services.conversations import record_outbound

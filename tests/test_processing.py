@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.factories import (
+    AdFactory,
+    CampaignFactory,
+    CampaignMemberFactory,
+    UserFactory,
+    WebhookEventFactory,
+)
 from whatsapp_leads import models
 from whatsapp_leads.adapter import LeadAdapter
 from whatsapp_leads.models import Conversation, Lead, Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.simulation import contact, dumps, envelope, inbound, messages_value, text_message
-
-from .factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -19,14 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from whatsapp_leads.models import Campaign, CampaignMember, Lead, LeadAssignment
-from whatsapp_leads.services import assignment
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.services.routing.hours import WorkingHours
-from whatsapp_leads.signals import lead_assigned
-from whatsapp_leads.simulation import dumps, inbound
-
-from .factories import (
+from tests.support.factories import (
     AdFactory,
     CampaignFactory,
     CampaignMemberFactory,
@@ -34,6 +27,12 @@ from .factories import (
     UserFactory,
     WebhookEventFactory,
 )
+from whatsapp_leads.models import Campaign, CampaignMember, Lead, LeadAssignment
+from whatsapp_leads.services import assignment
+from whatsapp_leads.services.processing import process_event
+from whatsapp_leads.services.routing.hours import WorkingHours
+from whatsapp_leads.signals import lead_assigned
+from whatsapp_leads.simulation import dumps, inbound
 
 IST = ZoneInfo("Asia/Kolkata")
 MONDAY = date(2025, 6, 9)

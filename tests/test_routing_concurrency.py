@@ -12,14 +12,14 @@ from collections import Counter
 
 import pytest
 
-from tests.factories import (
+from tests.support.factories import (
     AdFactory,
     CampaignFactory,
     CampaignMemberFactory,
     UserFactory,
     WebhookEventFactory,
 )
-from tests.procs import Racers, database_url
+from tests.support.procs import Racers, database_url
 from whatsapp_leads.models import Campaign, Lead, LeadAssignment, WebhookEvent
 from whatsapp_leads.simulation import dumps, inbound
 

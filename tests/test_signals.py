@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
+from tests.support.factories import LeadFactory, UserFactory, WebhookEventFactory
+from tests.test_processing import two_users_one_broken
 from whatsapp_leads import signals
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.parsing import Business, parse_payload
@@ -23,9 +25,6 @@ from whatsapp_leads.simulation import (
     status,
     statuses_value,
 )
-
-from .factories import LeadFactory, UserFactory, WebhookEventFactory
-from .test_processing import two_users_one_broken
 
 pytestmark = pytest.mark.django_db
 

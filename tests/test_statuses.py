@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory, WebhookEventFactory
 from whatsapp_leads.models import Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.services import statuses
@@ -20,8 +21,6 @@ from whatsapp_leads.simulation import (
     status,
     statuses_value,
 )
-
-from .factories import ConversationFactory, LeadFactory, MessageFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from tests.delivery import deliver as process_ok
-from tests.factories import MessageFactory, UserFactory
-from tests.kinds_support import OUR_WAMID, USER_WA_ID, load, message
+from tests.support.delivery import deliver as process_ok
+from tests.support.factories import MessageFactory, UserFactory
+from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.services.media import download_media
 

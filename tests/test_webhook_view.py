@@ -15,15 +15,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.conftest import APP_SECRET, VERIFY_TOKEN
+from tests.support.brokers import broker_down
 from whatsapp_leads import queueing
 from whatsapp_leads.conf import app_settings
 from whatsapp_leads.models import Lead, Message, WebhookEvent
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.signature import sign, verify_meta_signature
 from whatsapp_leads.simulation import contact, dumps, envelope, inbound, messages_value, text_message
-
-from .brokers import broker_down
-from .conftest import APP_SECRET, VERIFY_TOKEN
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from tests.factories import AdFactory, CampaignFactory, CampaignMemberFactory
-from tests.procs import Workers, wait_for
+from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
+from tests.support.procs import Workers, wait_for
 from whatsapp_leads.models import Lead, LeadAssignment, Message, WebhookEvent
 from whatsapp_leads.simulation import inbound
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from .factories import UserFactory
+from tests.support.factories import UserFactory
 
 LEAD_PERMS = ("view_lead", "change_lead")
 

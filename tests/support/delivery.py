@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.factories import WebhookEventFactory
 from whatsapp_leads.models import WebhookEvent
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.simulation import dumps
-
-from .factories import WebhookEventFactory
 
 
 def process(payload: dict[str, Any] | bytes) -> WebhookEvent:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-KINDS_DIR = Path(__file__).parent / "payloads" / "kinds"
+KINDS_DIR = Path(__file__).parent.parent / "payloads" / "kinds"
 # The outbound message the fixtures reply and react to (tests/payloads/kinds/*.json).
 OUR_WAMID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"
 USER_WA_ID = "16505551234"

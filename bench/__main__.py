@@ -150,13 +150,13 @@ def measure_worker(args: argparse.Namespace, *, log_dir: Path) -> dict[str, Any]
     from django.db.models import Max, Min
 
     from whatsapp_leads.models import Lead, WebhookEvent
-    from whatsapp_leads.queueing import enqueue_event
+    from whatsapp_leads.queueing import PROCESS_EVENT, publish
 
     # Phase 1's events were only intake: drop them and their queued tasks.
     flush_redis_db(args.redis_url)
     WebhookEvent.objects.all().delete()
     ids = seed.store_events(args.events, user_offset=10_000_000)
-    queued = sum(enqueue_event(pk) for pk in ids)
+    queued = sum(publish(PROCESS_EVENT, pk) for pk in ids)
     if queued != len(ids):
         raise SystemExit(f"only {queued} of {len(ids)} events could be queued")
     print(f"  {len(ids)} ad-click events stored and queued; starting one worker (concurrency 1)", flush=True)

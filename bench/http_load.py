@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from whatsapp_leads.signature import sign
+from whatsapp_leads.providers.meta.signature import sign
 from whatsapp_leads.simulation import dumps, inbound
 
 AD_ID = "120226305854810726"

@@ -14,7 +14,7 @@ from django.urls import reverse
 from tests.support.brokers import broker_down, drain_memory_queue, point_celery_at
 from tests.support.factories import UserFactory
 from tests.support.people import LEAD_PERMS, staff
-from whatsapp_leads.signature import sign
+from whatsapp_leads.providers.meta.signature import sign
 from whatsapp_leads.simulation import dumps
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -19,7 +19,7 @@ import redis
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
 from tests.support.procs import REDIS_URL, Workers, free_port, publishing_to, wait_for
 from whatsapp_leads.models import Lead, WebhookEvent
-from whatsapp_leads.queueing import sweep
+from whatsapp_leads.services.inbox import sweep
 from whatsapp_leads.simulation import inbound
 
 pytestmark = [
@@ -146,7 +146,7 @@ def test_webhook_during_broker_outage_answers_200_and_the_sweep_delivers_it_late
 
         workers.start(concurrency=1)
         redis_proxy.open()
-        assert sweep(older_than_seconds=0) == 1
+        assert sweep(older_than_seconds=0).total == 1
 
         wait_for(
             lambda: WebhookEvent.objects.filter(pk=event.pk, status=WebhookEvent.Status.PROCESSED).exists(),

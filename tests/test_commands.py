@@ -36,8 +36,8 @@ from whatsapp_leads.models import (
     StatusUpdate,
     WebhookEvent,
 )
+from whatsapp_leads.providers.meta.signature import sign
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.signature import sign
 from whatsapp_leads.simulation import dumps, inbound
 
 DEMO_AD_ID = "120226305854810726"
@@ -278,7 +278,8 @@ def test_reprocess_failed_selects_failed_events_only_whatever_their_attempts():
 def test_reprocess_older_than_leaves_recent_events_alone():
     recent = pending_event(wa_id="919800000005")
     old = pending_event(wa_id="919800000006")
-    WebhookEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(hours=2))
+    two_hours_ago = timezone.now() - timedelta(hours=2)
+    WebhookEvent.objects.filter(pk=old.pk).update(received_at=two_hours_ago, queued_at=two_hours_ago)
 
     output = run("whatsapp_reprocess", "--pending", "--older-than", "3600", "--sync")
 

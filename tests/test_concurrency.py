@@ -13,7 +13,7 @@ import pytest
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, WebhookEventFactory
 from tests.support.procs import Racers, Workers, database_url, wait_for
 from whatsapp_leads.models import Conversation, Lead, LeadAssignment, Message, WebhookEvent
-from whatsapp_leads.queueing import enqueue_event
+from whatsapp_leads.queueing import PROCESS_EVENT, publish
 from whatsapp_leads.simulation import dumps, inbound
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -47,7 +47,7 @@ def test_four_worker_processes_share_sixty_ad_leads_evenly_with_one_owner_each(w
     leads, reps = 60, 3
     events = [_store(inbound(wa_id=f"9198200{n:05d}", name=f"Buyer {n}", ad_id=AD_ID)) for n in range(leads)]
     # Queue everything before the worker starts, so its four processes compete from the first task.
-    assert all(enqueue_event(event.pk) for event in events)
+    assert all(publish(PROCESS_EVENT, event.pk) for event in events)
 
     workers.start(concurrency=4, pool="prefork")
     wait_for(

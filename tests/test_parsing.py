@@ -13,9 +13,8 @@ from whatsapp_leads.parsing import (
     InboundMessage,
     InvalidUpdate,
     MessageStatus,
-    parse_payload,
 )
-from whatsapp_leads.parsing.meta import PayloadError, parse_timestamp
+from whatsapp_leads.providers.meta.parser import PayloadError, parse_payload, parse_timestamp
 from whatsapp_leads.simulation import (
     DISPLAY_NUMBER,
     PHONE_NUMBER_ID,
@@ -256,7 +255,6 @@ def test_timestamps_are_unix_seconds_as_string_or_number_in_utc(value):
 
 
 def test_referral_urls_that_are_not_http_are_dropped_but_kept_raw():
-    from whatsapp_leads.parsing import parse_payload
     from whatsapp_leads.simulation import contact, envelope, messages_value, referral, text_message
 
     ref = referral(source_url="javascript:alert(1)", image_url="HTTPS://cdn.example.com/a.png")

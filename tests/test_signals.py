@@ -11,7 +11,8 @@ from tests.support.factories import LeadFactory, UserFactory, WebhookEventFactor
 from tests.test_processing import two_users_one_broken
 from whatsapp_leads import signals
 from whatsapp_leads.models import Lead, Message
-from whatsapp_leads.parsing import Business, parse_payload
+from whatsapp_leads.parsing import Business
+from whatsapp_leads.providers.meta.parser import parse_payload
 from whatsapp_leads.services.conversations import record_outbound
 from whatsapp_leads.services.ingest import apply_update
 from whatsapp_leads.services.processing import process_event

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from tests.conftest import APP_SECRET, VERIFY_TOKEN
 from tests.support.brokers import broker_down
-from whatsapp_leads import queueing
 from whatsapp_leads.conf import app_settings
 from whatsapp_leads.models import Lead, Message, WebhookEvent
+from whatsapp_leads.providers.meta.signature import sign, verify_meta_signature
+from whatsapp_leads.services import inbox
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.signature import sign, verify_meta_signature
 from whatsapp_leads.simulation import contact, dumps, envelope, inbound, messages_value, text_message
 
 pytestmark = pytest.mark.django_db
@@ -314,9 +314,9 @@ def test_broker_down_still_answers_200_and_the_sweep_queues_the_event_later(
     assert event.queued_at is None
 
     # The broker is back (leaving broker_down() restored it): the sweep hands the event over.
-    assert queueing.sweep(older_than_seconds=0) == 1
+    assert inbox.sweep(older_than_seconds=0).total == 1
     assert broker() == [(PROCESS_TASK, (event.pk,))]
     event.refresh_from_db()
     assert event.queued_at is not None
     # Just queued: the default threshold leaves it alone instead of queuing it twice.
-    assert queueing.sweep() == 0
+    assert inbox.sweep().total == 0

@@ -74,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "OFF_HOURS_ROUTING": "next_on_duty",
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
+    # Messaging providers (import strings of Provider subclasses); each gets /whatsapp/webhook/<name>/.
+    "PROVIDERS": ["whatsapp_leads.providers.meta.MetaProvider"],
 }
 
 IMPORT_STRINGS = ("ADAPTER",)

@@ -1,28 +1,41 @@
-"""Handing stored events to the broker without ever losing them.
+"""The one edge to the broker: ``publish(task_name, ...)`` with one failure policy.
 
-Publishing can fail (broker down, network blip). The event is already committed as pending, so
-a failure here is logged, not raised: the periodic sweep queues it again later.
+Publishing can fail (broker down, network blip). Whatever is being published is already a
+committed row (an inbox event, a pending download, an ad to look up), so a failure is logged and
+reported as ``False``, never raised: the caller's row stays as it is and a periodic job finds it.
+Tasks are named, not imported, so services never import ``tasks`` and this module imports nothing
+of ours but settings.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from django.utils import timezone
+from celery import current_app
+from kombu.exceptions import ChannelError
 
 from .conf import app_settings
 
 logger = logging.getLogger(__name__)
 
+PROCESS_EVENT = "whatsapp_leads.process_webhook_event"
+DOWNLOAD_MEDIA = "whatsapp_leads.download_message_media"
+LOOKUP_AD = "whatsapp_leads.lookup_ad"
 
-def enqueue_event(event_id: int, *, countdown: float | None = None) -> bool:
-    """Queue ``process_webhook_event``; True when the broker took it."""
-    from .tasks import process_webhook_event
 
+def publish(task_name: str, *args: Any, countdown: float | None = None, what: str = "") -> bool:
+    """Send ``task_name(*args)`` to the broker; True when it took the message.
+
+    A short retry (``PUBLISH_MAX_RETRIES``, under half a second) rides out a blip without
+    holding a webhook answer for long; anything longer is the periodic jobs' to recover.
+    ``what`` names the work for the log ("the lookup of ad 123"), for operators reading it.
+    """
     retries = app_settings.PUBLISH_MAX_RETRIES
     try:
-        process_webhook_event.apply_async(
-            (event_id,),
+        current_app.send_task(
+            task_name,
+            args=args,
             countdown=countdown,
             queue=app_settings.TASK_QUEUE,
             retry=retries > 0,
@@ -34,35 +47,28 @@ def enqueue_event(event_id: int, *, countdown: float | None = None) -> bool:
             },
         )
     except Exception:  # broker errors come in many types (kombu, redis, OSError); all mean "later"
-        logger.warning("could not queue webhook event %s; the sweep will retry", event_id, exc_info=True)
+        logger.warning(
+            "could not queue %s; it will be recovered later", what or f"{task_name}{args!r}", exc_info=True
+        )
         return False
     return True
 
 
-def sweep(*, older_than_seconds: float | None = None, include_failed: bool = True, limit: int = 1000) -> int:
-    """Queue again what a lost publish or a crashed worker left behind; returns how many were queued.
+def waiting_in_queue() -> int | None:
+    """Messages waiting in the task queue, or None when the broker cannot say (or is down).
 
-    Pending events older than the threshold (counted from when they were last queued, else
-    received) are queued again, and so are failed events with attempts left. Processing is
-    idempotent, so queuing an event twice costs a little work and nothing else.
+    Lets the sweep tell "still queued behind a backlog" from "lost with the broker": an event is
+    only queued again once nothing is waiting.
     """
-    from django.db.models import Q
-    from django.db.models.functions import Coalesce
-
-    from .models import WebhookEvent
-
-    age = app_settings.SWEEP_PENDING_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timezone.timedelta(seconds=age)
-    stale = Q(status=WebhookEvent.Status.PENDING)
-    if include_failed:
-        stale |= Q(status=WebhookEvent.Status.FAILED, attempts__lt=app_settings.MAX_ATTEMPTS)
-    ids = list(
-        WebhookEvent.objects.annotate(last_touch=Coalesce("queued_at", "received_at"))
-        .filter(stale, last_touch__lte=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    queued = [pk for pk in ids if enqueue_event(pk)]
-    if queued:
-        WebhookEvent.objects.filter(pk__in=queued).update(queued_at=timezone.now())
-    return len(queued)
+    name = app_settings.TASK_QUEUE or current_app.conf.task_default_queue
+    try:
+        with current_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=0, timeout=2)
+            try:
+                declared = conn.default_channel.queue_declare(queue=name, passive=True)
+            except ChannelError:  # no such queue (Redis drops an empty list): nothing waits
+                return 0
+            return int(declared.message_count)
+    except Exception:  # a transport without counts, a broker that is down
+        logger.debug("could not count the messages waiting in %s", name, exc_info=True)
+        return None

@@ -1,38 +1,50 @@
-"""Celery tasks: thin wrappers that call services."""
+"""Celery tasks: thin wrappers that call services. Task names are the contract ``queueing`` publishes to."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
-from .services import processing
+from .queueing import DOWNLOAD_MEDIA, LOOKUP_AD, PROCESS_EVENT
 
 logger = logging.getLogger(__name__)
 
+# A database that is restarting answers again within seconds; the task waits that long, not for the sweep.
+DATABASE_RETRY_SECONDS = 5
+DATABASE_MAX_RETRIES = 60
 
-@shared_task(bind=True, name="whatsapp_leads.process_webhook_event", max_retries=None, acks_late=True)
+
+@shared_task(bind=True, name=PROCESS_EVENT, max_retries=DATABASE_MAX_RETRIES, acks_late=True)
 def process_webhook_event(self, event_id: int) -> str:
-    """Turn one stored webhook into leads, messages and statuses; retried with backoff on failure."""
-    outcome = processing.process_event(event_id)
-    if outcome.retry_in is not None:
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.status
+    """Turn one stored webhook into leads, messages and statuses.
+
+    A failed update's retry is recorded on the event and queued by the sweep when due. Only an
+    unreachable database, where nothing can be recorded, is retried here.
+    """
+    from .services import processing
+
+    try:
+        return processing.process_event(event_id).status
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("webhook event %s: database unavailable, retrying: %s", event_id, exc)
+        raise self.retry(countdown=DATABASE_RETRY_SECONDS, exc=exc) from exc
 
 
 @shared_task(name="whatsapp_leads.sweep_pending_events")
 def sweep_pending_events() -> int:
-    """Beat job: queue again events a broker outage or a lost task left pending."""
-    from .queueing import sweep
+    """Beat job: queue events whose publish failed, failures due for a retry, and events the broker lost."""
+    from .services.inbox import sweep
     from .services.media import requeue_unstarted
     from .services.statuses import reconcile
 
     reconcile()
     requeue_unstarted()
-    return sweep()
+    return sweep().total
 
 
-@shared_task(bind=True, name="whatsapp_leads.lookup_ad", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=LOOKUP_AD, max_retries=None, acks_late=True)
 def lookup_ad(self, ad_id: str) -> str:
     """Fill a newly seen ad's name, ad set and campaign from the Marketing API.
 
@@ -55,7 +67,7 @@ def sync_campaigns() -> dict:
     return campaign_sync.scheduled_sync()
 
 
-@shared_task(bind=True, name="whatsapp_leads.download_message_media", max_retries=None, acks_late=True)
+@shared_task(bind=True, name=DOWNLOAD_MEDIA, max_retries=None, acks_late=True)
 def download_message_media(self, message_id: int) -> str:
     """Fetch a media message's file into storage; the service bounds retries (MEDIA_MAX_ATTEMPTS)."""
     from .services import media

@@ -1,46 +1,29 @@
-"""The webhook endpoint. It verifies, stores and queues; everything else happens in a task.
+"""The webhook endpoint of every provider. It verifies, stores and queues; everything else happens in a task.
 
-Answers (the public contract): handshake 200 with the challenge, else 403; POST without a
-signature 401, wrong signature 403, body over the limit 413, database unavailable 503,
-otherwise 200, signed garbage included (stored, then marked failed by the worker).
+Answers (the public contract): handshake as the provider says (Meta: 200 with the challenge,
+else 403); POST without a signature 401, wrong signature 403, body over the limit 413, database
+unavailable 503, otherwise 200, signed garbage included (stored, then marked failed by the worker).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from django.db import DatabaseError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from .conf import app_settings
 from .models import WebhookEvent
-from .queueing import enqueue_event
-from .signature import verify_meta_signature
+from .providers.base import Provider, WebhookRejected
+from .providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
 def _text(status: int, body: str) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
-
-
-def handshake(request: HttpRequest) -> HttpResponse:
-    """Meta's subscription check: echo ``hub.challenge`` when the verify token matches."""
-    token = app_settings.VERIFY_TOKEN
-    given = request.GET.get("hub.verify_token", "")
-    if (
-        token
-        and request.GET.get("hub.mode") == "subscribe"
-        and hmac.compare_digest(given.encode(), token.encode())
-        and "hub.challenge" in request.GET
-    ):
-        return _text(200, request.GET["hub.challenge"])
-    return _text(403, "Forbidden")
 
 
 def _read_body(request: HttpRequest, limit: int) -> bytes | None:
@@ -59,38 +42,52 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def receive(request: HttpRequest) -> HttpResponse:
-    header = request.headers.get(SIGNATURE_HEADER)
-    if not header:
-        return _text(401, "Missing X-Hub-Signature-256")
+def receive(request: HttpRequest, provider: Provider) -> HttpResponse:
     body = _read_body(request, app_settings.MAX_BODY_BYTES)
+    try:
+        # A missing signature is refused before the body is judged; a signed one only once it fits.
+        provider.verify(request, body or b"")
+    except WebhookRejected as refusal:
+        if body is None and refusal.status != 401:
+            return _text(413, "Payload too large")
+        logger.warning("%s webhook refused from %s: %s", provider.name, _client_ip(request), refusal.reason)
+        return _text(refusal.status, refusal.reason)
     if body is None:
         return _text(413, "Payload too large")
-    if not verify_meta_signature(body, header, app_settings.app_secrets):
-        logger.warning("webhook signature mismatch from %s", _client_ip(request))
-        return _text(403, "Invalid signature")
 
-    wanted = app_settings.STORED_HEADERS
+    wanted = {*provider.stored_headers, *app_settings.STORED_HEADERS}
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in wanted}
     try:
         # One INSERT and nothing else: in autocommit it is its own transaction, so wrapping it in
-        # atomic() would only add BEGIN/COMMIT round trips to a path Meta times.
+        # atomic() would only add BEGIN/COMMIT round trips to a path the provider times.
         event = WebhookEvent.objects.create(
-            provider="meta", body=body, headers=headers, remote_addr=_client_ip(request)
+            provider=provider.name, body=body, headers=headers, remote_addr=_client_ip(request)
         )
     except DatabaseError:
-        logger.exception("webhook could not be stored; answering 503 so Meta retries")
+        logger.exception("webhook could not be stored; answering 503 so the provider retries")
         return _text(503, "Temporarily unavailable")
     # Runs at once in autocommit; inside a host's transaction it waits for the commit, so a
     # worker never looks for a row it cannot see yet.
-    transaction.on_commit(lambda: enqueue_event(event.pk))
+    transaction.on_commit(lambda: _hand_over(event.pk))
     return _text(200, "OK")
+
+
+def _hand_over(event_id: int) -> None:
+    """Publish the stored event. Never raises: the row is committed, so the answer is 200 regardless."""
+    try:
+        WebhookEvent.objects.publish_new(event_id)
+    except DatabaseError:  # the broker refused and marking that failed too: the stale sweep recovers it
+        logger.exception("webhook event %s: could not record its failed publish", event_id)
 
 
 @csrf_exempt
 @transaction.non_atomic_requests
 @require_http_methods(["GET", "POST"])
-def webhook(request: HttpRequest) -> HttpResponse:
+def webhook(request: HttpRequest, provider: str = DEFAULT_PROVIDER) -> HttpResponse:
+    try:
+        chosen = get_provider(provider)
+    except UnknownProvider:
+        raise Http404(f"No provider {provider!r}") from None
     if request.method == "GET":
-        return handshake(request)
-    return receive(request)
+        return chosen.handshake(request)
+    return receive(request, chosen)

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import F
 
 from ..models import Lead, Message
-from ..parsing.text import readable_text
+from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 from .message_parts import kind_parts
 
 # A thread longer than this shows its latest messages only, so one chatty lead cannot make the
@@ -72,7 +72,11 @@ def message_text(message: Message) -> str:
     if message.text:
         return message.text
     payload = message.payload if isinstance(message.payload, dict) else {}
-    return readable_text(message.type, payload) or f"[{message.type or 'message'}]"
+    try:
+        provider = get_provider(message.conversation.provider or DEFAULT_PROVIDER)
+    except UnknownProvider:  # a provider since removed from PROVIDERS: its rows still render
+        return f"[{message.type or 'message'}]"
+    return provider.readable_text(message.type, payload) or f"[{message.type or 'message'}]"
 
 
 def line_for(message: Message, *, site: str = "admin") -> TranscriptLine:

@@ -11,11 +11,9 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.text import Truncator
 
 from ..models import AccountEvent, WebhookEvent
-from ..queueing import enqueue_event
 from ..services.processing import process_event
 from .display import EMPTY, preformatted, pretty_body, pretty_json
 
@@ -49,13 +47,10 @@ def reprocess_inline(ids: list[int]) -> dict[str, int]:
 def reprocess_queued(ids: list[int]) -> tuple[int, int]:
     """Mark the events pending and queue them; (queued, not queued).
 
-    Pending comes first: a queued task skips processed events, and an event the broker refused
-    stays pending with a fresh ``queued_at``, so the sweep queues it again later.
+    An event the broker refused stays pending with no ``queued_at``, so the next sweep (seconds
+    later) queues it again.
     """
-    WebhookEvent.objects.filter(pk__in=ids).update(
-        status=WebhookEvent.Status.PENDING, queued_at=timezone.now()
-    )
-    queued = sum(1 for pk in ids if enqueue_event(pk))
+    queued = WebhookEvent.objects.filter(pk__in=ids).requeue()
     return queued, len(ids) - queued
 
 

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from ..keywords import keyword_errors
+
 
 def validate_keywords(value: str) -> None:
     """Reject keyword lists with a broken ``/regex/`` entry, naming it, before a lead ever meets it."""
-    from ..services.routing.keywords import keyword_errors
-
     errors = keyword_errors(value)
     if errors:
         raise ValidationError(errors)

@@ -13,6 +13,9 @@ class Conversation(models.Model):
     lead = models.ForeignKey(
         "whatsapp_leads.Lead", on_delete=models.CASCADE, related_name="conversations", help_text="The lead."
     )
+    provider = models.CharField(
+        max_length=20, default="meta", help_text="The provider this thread runs through (PROVIDERS name)."
+    )
     phone_number_id = models.CharField(max_length=64, help_text="Our business number's Cloud API id.")
     display_phone_number = models.CharField(max_length=32, blank=True, help_text="Our number as displayed.")
     waba_id = models.CharField(max_length=64, blank=True, help_text="WhatsApp Business Account id.")

@@ -2,8 +2,74 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+from ..queueing import PROCESS_EVENT, publish
+
+
+class WebhookEventQuerySet(models.QuerySet):
+    """The inbox's states, and the one way to hand events (back) to the workers.
+
+    An event is *waiting* from its INSERT (``queued_at`` set in the same statement) until a worker
+    finishes it. ``queued_at`` is cleared only when a publish failed, so "pending and never
+    queued" means exactly "the broker did not take it" and is retried within seconds of the
+    broker's return, without touching the healthy backlog. A failed event is queued again only
+    when its failure was retryable (``next_attempt_at`` set) and that time has come.
+    """
+
+    def unqueued(self) -> WebhookEventQuerySet:
+        """Pending events whose publish failed: nothing in the broker will ever run them."""
+        return self.filter(status=WebhookEvent.Status.PENDING, queued_at__isnull=True)
+
+    def stale(self, *, older_than: timedelta) -> WebhookEventQuerySet:
+        """Pending events queued longer ago than ``older_than``: queued but never finished."""
+        return self.filter(status=WebhookEvent.Status.PENDING, queued_at__lte=timezone.now() - older_than)
+
+    def due_retries(self) -> WebhookEventQuerySet:
+        """Failed events whose retryable failure's backoff has run out."""
+        return self.filter(status=WebhookEvent.Status.FAILED, next_attempt_at__lte=timezone.now())
+
+    def publish_new(self, event_id: int) -> bool:
+        """Hand a just-stored event to the broker; a refusal clears ``queued_at`` for the fast retry."""
+        if publish(PROCESS_EVENT, event_id, what=f"webhook event {event_id}"):
+            return True
+        self.filter(pk=event_id, status=WebhookEvent.Status.PENDING).update(queued_at=None)
+        return False
+
+    def requeue(self, *, limit: int | None = None, give_up_after: int = 3) -> int:
+        """Make these events pending and publish each; returns how many the broker took.
+
+        The rows are marked first (pending, queued now, no retry planned), so a worker that runs
+        a task at once finds the event in the state the task expects; a refused publish clears
+        ``queued_at`` again, which puts the event back in ``unqueued()``. After ``give_up_after``
+        refusals in a row the broker is taken to be down and the rest are not tried, so a sweep
+        during an outage never waits out one connection timeout per event.
+        """
+        ids = list(self.order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return 0
+        WebhookEvent.objects.filter(pk__in=ids).update(
+            status=WebhookEvent.Status.PENDING, queued_at=timezone.now(), next_attempt_at=None
+        )
+        taken = streak = 0
+        refused: list[int] = []
+        for index, pk in enumerate(ids):
+            if streak >= give_up_after:
+                refused += ids[index:]
+                break
+            if publish(PROCESS_EVENT, pk, what=f"webhook event {pk}"):
+                taken += 1
+                streak = 0
+            else:
+                refused.append(pk)
+                streak += 1
+        if refused:
+            WebhookEvent.objects.filter(pk__in=refused).update(queued_at=None)
+        return taken
 
 
 class WebhookEvent(models.Model):
@@ -31,16 +97,34 @@ class WebhookEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0, help_text="Processing attempts so far.")
     queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it was last handed to the broker."
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text="When it was last handed to the broker; empty while its publish has failed.",
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Failed events only: when the retryable failure is tried again; empty when it will not be.",
     )
     processed_at = models.DateTimeField(null=True, blank=True, help_text="When processing last finished.")
     error = models.TextField(blank=True, help_text="Why the last attempt failed, for people.")
     traceback = models.TextField(blank=True, help_text="The last failure's traceback, for developers.")
     update_count = models.PositiveIntegerField(default=0, help_text="Updates parsed from the body.")
 
+    objects = WebhookEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "received_at"], name="wl_event_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="wl_event_status_received"),
+            models.Index(fields=["status", "queued_at"], name="wl_event_status_queued"),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="wl_event_retry_due",
+                condition=Q(next_attempt_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} event #{self.pk} ({self.status})"

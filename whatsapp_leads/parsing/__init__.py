@@ -1,6 +1,9 @@
-"""Provider payloads become typed updates. Meta's field names live here and nowhere else."""
+"""The provider-neutral typed updates every provider's parser produces, and the helpers they share.
 
-from .meta import parse_payload
+Services read these; each provider's own field names stay in its folder under ``providers/``.
+"""
+
+from . import coerce
 from .types import (
     AccountNotice,
     Billing,
@@ -20,6 +23,7 @@ from .types import (
 )
 
 __all__ = [
+    "coerce",
     "AccountNotice",
     "Billing",
     "Business",
@@ -35,5 +39,4 @@ __all__ = [
     "MessageStatus",
     "Referral",
     "Update",
-    "parse_payload",
 ]

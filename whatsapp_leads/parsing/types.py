@@ -7,7 +7,6 @@ raising.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,8 +16,9 @@ FROZEN = {"frozen": True, "slots": True, "kw_only": True}
 
 @dataclass(**FROZEN)
 class Business:
-    """Which of our numbers (and accounts) an update concerns."""
+    """Which of our numbers (and accounts) an update concerns, and through which provider."""
 
+    provider: str = ""
     waba_id: str = ""
     phone_number_id: str = ""
     display_phone_number: str = ""
@@ -141,7 +141,7 @@ class InboundMessage:
 
 @dataclass(**FROZEN)
 class MessageStatus:
-    """Delivery status of a message we sent (``status`` is one of ``STATUS_VALUES`` or ``unknown``)."""
+    """Delivery status of a message we sent (``status`` a ``DeliveryStatus``, ``UNKNOWN`` for words no mapping knows)."""
 
     business: Business
     wamid: str
@@ -212,8 +212,3 @@ class InvalidUpdate:
 
 
 Update = InboundMessage | MessageStatus | AccountNotice | IdentityChange | ConsentChange | InvalidUpdate
-
-STATUS_VALUES = ("sent", "delivered", "read", "played", "failed")
-
-# Meta's Unix-seconds reader (meta.parse_timestamp), passed to the field parsers to avoid an import cycle.
-TimeParser = Callable[[Any], datetime]

@@ -1,0 +1,1 @@
+"""Messaging providers behind one interface (``base.Provider``), chosen by ``WHATSAPP_LEADS["PROVIDERS"]``."""

@@ -30,6 +30,8 @@ from ..graph.marketing import (
     normalize_account_id,
 )
 from ..models import Ad, AdSet, Campaign, Lead
+from ..outcomes import Outcome, backoff
+from ..queueing import LOOKUP_AD, publish
 
 logger = logging.getLogger(__name__)
 
@@ -114,15 +116,9 @@ def link_leads(ad: Ad) -> int:
 # --- one ad, looked up by id -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LookupOutcome:
-    status: str  # found, unknown, failed, not_configured, missing, retry
-    retry_in: int | None = None
-    leads_linked: int = 0
-
-
 def lookup_backoff(attempt: int) -> int:
-    return int(min(LOOKUP_BACKOFF_MAX_SECONDS, LOOKUP_BACKOFF_SECONDS * 2**attempt))
+    """Seconds before retry ``attempt + 1`` (``attempt`` counts from 0): a minute, doubling, at most an hour."""
+    return backoff(attempt + 1, base=LOOKUP_BACKOFF_SECONDS, cap=LOOKUP_BACKOFF_MAX_SECONDS)
 
 
 def schedule_ad_lookup(ad_id: str) -> bool:
@@ -133,21 +129,7 @@ def schedule_ad_lookup(ad_id: str) -> bool:
     """
     if not is_configured():
         return False
-    from ..tasks import lookup_ad as lookup_task
-
-    try:
-        lookup_task.apply_async(
-            (ad_id,),
-            queue=app_settings.TASK_QUEUE,
-            retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
-        )
-    except Exception:  # broker errors come in many types; all mean "the sweep will do it"
-        logger.warning(
-            "could not queue the lookup of ad %s; the campaign sync will retry", ad_id, exc_info=True
-        )
-        return False
-    return True
+    return publish(LOOKUP_AD, ad_id, what=f"the lookup of ad {ad_id}")
 
 
 def look_up_after_commit(ad_id: str) -> None:
@@ -169,7 +151,7 @@ def _record_failure(ad: Ad, error: GraphAPIError, *, note: str = "", asked: bool
     Ad.objects.filter(pk=ad.pk).update(**fields)
 
 
-def lookup_ad(ad_id: str, *, client: GraphClient | None = None, attempt: int = 0) -> LookupOutcome:
+def lookup_ad(ad_id: str, *, client: GraphClient | None = None, attempt: int = 0) -> Outcome:
     """Ask Meta for the ad's name, ad set and campaign and store them.
 
     The client makes one attempt (``max_retries=0``): waiting belongs to the task's retry
@@ -179,27 +161,27 @@ def lookup_ad(ad_id: str, *, client: GraphClient | None = None, attempt: int = 0
     """
     ad = Ad.objects.filter(meta_id=ad_id).first()
     if ad is None:
-        return LookupOutcome(status="missing")
+        return Outcome(status="missing")
     try:
         client = client or GraphClient.from_settings(max_retries=0)
         info = fetch_ad(ad_id, client=client)
     except GraphNotConfigured as error:
         _record_failure(ad, error, asked=False)  # looked up by the hourly sync once a token is set
         logger.warning("ad %s not looked up: %s", ad_id, error)
-        return LookupOutcome(status="not_configured")
+        return Outcome(status="not_configured")
     except GraphAPIError as error:
         if error.retryable and attempt < LOOKUP_MAX_RETRIES:
             retry_in = max(lookup_backoff(attempt), int(error.retry_after or 0))
             _record_failure(ad, error, note=f" (attempt {attempt + 1}; retrying in {retry_in}s)")
             logger.info("ad %s lookup failed, retrying in %ss: %s", ad_id, retry_in, error)
-            return LookupOutcome(status="retry", retry_in=retry_in)
+            return Outcome(status="retry", retry_in=retry_in)
         _record_failure(ad, error, note=f" (gave up after {attempt + 1} attempts)" if error.retryable else "")
         logger.warning("ad %s lookup failed for good: %s", ad_id, error)
-        return LookupOutcome(status="unknown" if error.unknown_object else "failed")
+        return Outcome(status="unknown" if error.unknown_object else "failed")
 
     with transaction.atomic():
         linked = apply_ad_info(info, ad=ad)
-    return LookupOutcome(status="found", leads_linked=linked)
+    return Outcome(status="found", detail={"leads_linked": linked})
 
 
 def apply_ad_info(info: AdInfo, *, ad: Ad) -> int:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import Business, InboundMessage
+from ..providers.registry import DEFAULT_PROVIDER
 from .kinds import link_replies, stored_fields
 
 
@@ -16,6 +17,7 @@ def get_conversation(lead: Lead, business: Business, *, at: datetime) -> Convers
         lead=lead,
         phone_number_id=business.phone_number_id,
         defaults={
+            "provider": business.provider or DEFAULT_PROVIDER,
             "display_phone_number": business.display_phone_number,
             "waba_id": business.waba_id,
             "started_at": at,

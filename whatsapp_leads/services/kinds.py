@@ -13,6 +13,7 @@ from django.db import transaction
 
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import ErrorDetail, InboundMessage
+from ..parsing.enums import MessageType
 from . import flows, media
 
 
@@ -24,7 +25,7 @@ def replied_wamid(message: InboundMessage) -> str:
     """The message this one answers (``context``) or reacts to (a reaction's target)."""
     if message.context and message.context.replied_to:
         return message.context.replied_to
-    return str(message.details.get("reacted_to") or "") if message.type == "reaction" else ""
+    return str(message.details.get("reacted_to") or "") if message.type == MessageType.REACTION else ""
 
 
 def stored_fields(message: InboundMessage) -> dict[str, Any]:

@@ -1,27 +1,22 @@
-"""Download a media message's file through the Graph API into the private media storage.
+"""Keep a media message's file in the private media storage, fetched through the message's provider.
 
-Meta keeps media for a limited time and its download URLs expire in minutes, so the file is
-fetched soon after the message is stored, by a Celery task scheduled on commit (never in the
-webhook view, never holding up the lead): ``GET /{version}/{media_id}`` with the WhatsApp access
-token gives a URL, ``GET url`` with the same token gives the bytes. The body is streamed and cut
-off past ``MEDIA_MAX_BYTES``; Meta's base64 SHA-256 is checked when given. A failure is recorded
-on the message; transient ones (network, 5xx, throttling, a checksum mismatch) are retried with
-exponential backoff up to ``MEDIA_MAX_ATTEMPTS``; permanent ones (no token, token rejected, unknown
-media, too large) are not. Staff can start a failed download over from the lead's admin page
-(``retry_failed``). Files go to ``Message.media_file``'s storage (``WHATSAPP_LEADS["MEDIA_STORAGE"]``,
-private by default), never to a public URL.
+Providers keep media for a limited time and their download URLs expire in minutes, so the file is
+fetched soon after the message is stored, by a Celery task published on commit (never in the
+webhook view, never holding up the lead). The provider's ``fetch_media`` does the protocol (for
+Meta: id -> URL -> bytes, size cap, checksum); this module counts attempts, names and stores the
+file, and records failures on the message. Transient failures (network, 5xx, throttling, a
+checksum mismatch) are retried with exponential backoff up to ``MEDIA_MAX_ATTEMPTS``; permanent
+ones (no token, token rejected, unknown media, too large) are not. Staff can start a failed
+download over from the lead's admin page (``retry_failed``). Files go to ``Message.media_file``'s
+storage (``WHATSAPP_LEADS["MEDIA_STORAGE"]``, private by default), never to a public URL.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import mimetypes
 import tempfile
-from dataclasses import dataclass
 
-import requests
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -29,44 +24,21 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from ..conf import app_settings
-from ..graph import GraphAPIError, GraphClient
 from ..models import Message
-from ..parsing.media import parse_media_location
+from ..outcomes import Outcome, backoff
+from ..parsing.jsonbody import storable
+from ..providers.base import MediaError
+from ..providers.registry import DEFAULT_PROVIDER, get_provider
+from ..queueing import DOWNLOAD_MEDIA, publish
 
 logger = logging.getLogger(__name__)
 
-CHUNK_BYTES = 64 * 1024
-# Statuses of the file URL that mean "this token may not read it": retrying will not help.
-DENIED = (401, 403)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    status: str
-    retry_in: int | None = None
-
-
-class MediaError(Exception):
-    """A download attempt failed; ``retryable`` says whether a later attempt may succeed."""
-
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-
 
 def schedule_download(message_id: int) -> bool:
-    """Queue the download task; a broker failure is logged (the message stays ``pending``)."""
-    from ..tasks import download_message_media
-
+    """Queue the download task; a refused publish leaves the message ``pending`` for the sweep."""
     if not app_settings.MEDIA_DOWNLOAD:
         return False
-    try:
-        download_message_media.apply_async((message_id,), queue=app_settings.TASK_QUEUE, retry=False)
-    except Exception:  # broker errors come in many types; the message keeps its pending status
-        logger.warning("could not queue the media download of message %s", message_id, exc_info=True)
-        return False
-    return True
+    return publish(DOWNLOAD_MEDIA, message_id, what=f"the media download of message {message_id}")
 
 
 def requeue_unstarted(*, older_than_seconds: float | None = None, limit: int = 500) -> int:
@@ -104,23 +76,6 @@ def retry_failed(messages: QuerySet[Message]) -> int:
     return len(ids)
 
 
-def backoff_seconds(attempts: int, *, at_least: float | None = None) -> int:
-    base = app_settings.MEDIA_RETRY_BACKOFF_SECONDS
-    delay = min(app_settings.RETRY_BACKOFF_MAX_SECONDS, base * 2 ** max(0, attempts - 1))
-    return int(max(delay, at_least or 0))
-
-
-def _no_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL; Meta's error messages and answers are not ours to trust."""
-    return text.replace("\x00", "\ufffd")
-
-
-def _sha_matches(digest: bytes, expected: str) -> bool:
-    """Meta documents base64; older payloads carried hex. Either form is accepted."""
-    expected = expected.strip()
-    return expected in (base64.b64encode(digest).decode(), digest.hex())
-
-
 def _filename(message: Message, mime_type: str) -> str:
     extension = mimetypes.guess_extension(mime_type.split(";")[0].strip()) if mime_type else None
     if message.media_filename:
@@ -129,76 +84,28 @@ def _filename(message: Message, mime_type: str) -> str:
     return f"{message.pk}-{message.type}{extension or ''}"
 
 
-def _stream_to(response: requests.Response, target, *, limit: int) -> tuple[int, bytes]:
-    """Copy the body into ``target``; (size, sha256 digest). Stops reading past ``limit``."""
-    digest = hashlib.sha256()
-    size = 0
-    for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            raise MediaError(f"the file is larger than MEDIA_MAX_BYTES ({limit} bytes)", retryable=False)
-        digest.update(chunk)
-        target.write(chunk)
-    return size, digest.digest()
-
-
-def _fetch(message: Message, client: GraphClient, spool) -> tuple[int, str]:
-    """Write the file into ``spool``; (size, mime type)."""
-    limit = app_settings.MEDIA_MAX_BYTES
-    try:
-        location = parse_media_location(client.get(message.media_id))
-    except GraphAPIError as exc:
-        raise MediaError(
-            f"media lookup failed: {exc}", retryable=exc.retryable, retry_after=exc.retry_after
-        ) from None
-    except ValueError as exc:
-        raise MediaError(str(exc), retryable=True) from None
-    if location.size is not None and location.size > limit:
-        raise MediaError(
-            f"the file is {location.size} bytes, larger than MEDIA_MAX_BYTES ({limit} bytes)", retryable=False
-        )
-    try:
-        with client.session.get(location.url, stream=True, timeout=client.timeout) as response:
-            if response.status_code in DENIED:
-                raise MediaError(
-                    f"the media URL refused our access token (HTTP {response.status_code})", retryable=False
-                )
-            if not response.ok:  # 404/410: the short-lived URL lapsed; the next attempt asks for a fresh one
-                raise MediaError(f"media download failed with HTTP {response.status_code}", retryable=True)
-            size, digest = _stream_to(response, spool, limit=limit)
-    except requests.RequestException as exc:
-        raise MediaError(f"media download failed: {type(exc).__name__}", retryable=True) from None
-    expected = location.sha256 or message.media_sha256
-    if expected and not _sha_matches(digest, expected):
-        raise MediaError("the downloaded file does not match Meta's SHA-256", retryable=True)
-    return size, location.mime_type or message.media_mime_type
-
-
 def _store(message: Message) -> None:
-    token = (app_settings.ACCESS_TOKEN or "").strip()
-    if not token:
-        raise MediaError("no WhatsApp access token is configured: set WHATSAPP_ACCESS_TOKEN", retryable=False)
-    if not message.media_id:
-        raise MediaError("the message has no media id", retryable=False)
-    client = GraphClient(
-        token,
-        base_url=app_settings.META_GRAPH_URL,
-        version=app_settings.META_GRAPH_VERSION,
-        max_retries=0,  # Celery retries with backoff; a worker never sleeps on Meta
-        max_wait=0,
-    )
-    with client, tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
-        size, mime_type = _fetch(message, client, spool)
+    provider = get_provider(_provider_name(message))
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+        fetched = provider.fetch_media(
+            message.media_id, into=spool, max_bytes=app_settings.MEDIA_MAX_BYTES, sha256=message.media_sha256
+        )
+        size, mime_type = fetched.size, fetched.mime_type or message.media_mime_type
         spool.seek(0)
         message.media_file.save(_filename(message, mime_type), File(spool), save=False)
     Message.objects.filter(pk=message.pk).update(
         media_file=message.media_file.name,
         media_size=size,
-        media_mime_type=_no_nul(message.media_mime_type or mime_type)[:128],
+        media_mime_type=storable(message.media_mime_type or mime_type)[:128],
         media_status=Message.MediaStatus.DOWNLOADED,
         media_error="",
         media_downloaded_at=timezone.now(),
     )
+
+
+def _provider_name(message: Message) -> str:
+    """The provider of the message's conversation, Meta for threads stored before providers were recorded."""
+    return message.conversation.provider or DEFAULT_PROVIDER
 
 
 def _attempt(message: Message) -> None:
@@ -218,7 +125,11 @@ def _attempt(message: Message) -> None:
 
 def download_media(message_id: int) -> Outcome:
     """One download attempt for a message whose media is pending."""
-    message = Message.objects.filter(pk=message_id, media_status=Message.MediaStatus.PENDING).first()
+    message = (
+        Message.objects.select_related("conversation")
+        .filter(pk=message_id, media_status=Message.MediaStatus.PENDING)
+        .first()
+    )
     if message is None:
         return Outcome(status="skipped")
     Message.objects.filter(pk=message_id).update(media_attempts=F("media_attempts") + 1)
@@ -229,10 +140,16 @@ def download_media(message_id: int) -> Outcome:
         retry = exc.retryable and attempts < app_settings.MEDIA_MAX_ATTEMPTS
         logger.warning("media of message %s: attempt %d failed: %s", message_id, attempts, exc)
         Message.objects.filter(pk=message_id).update(
-            media_error=_no_nul(f"Attempt {attempts}: {exc}")[:2000],
+            media_error=storable(f"Attempt {attempts}: {exc}")[:2000],
             media_status=Message.MediaStatus.PENDING if retry else Message.MediaStatus.FAILED,
         )
         if retry:
-            return Outcome(status="retrying", retry_in=backoff_seconds(attempts, at_least=exc.retry_after))
+            delay = backoff(
+                attempts,
+                base=app_settings.MEDIA_RETRY_BACKOFF_SECONDS,
+                cap=app_settings.RETRY_BACKOFF_MAX_SECONDS,
+                at_least=exc.retry_after or 0,
+            )
+            return Outcome(status="retrying", retry_in=delay)
         return Outcome(status="failed")
     return Outcome(status="downloaded")

@@ -1,16 +1,17 @@
-"""From a stored ``WebhookEvent`` to rows: decode, parse, dispatch every update, record the outcome.
+"""From a stored ``WebhookEvent`` to rows: its provider parses it, every update is dispatched, the outcome recorded.
 
 Each update is applied in its own transaction, so one bad message is reported without undoing
 its neighbours; because every step is idempotent, re-processing an event (retry, sweep, admin
-action) converges on the same rows.
+action) converges on the same rows. The outcome always ends up on the row, whatever the bytes:
+failure text is made storable before it is saved, so no event can stay pending because its own
+error could not be written.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback as tb
-from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -18,53 +19,23 @@ from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import WebhookEvent
-from ..parsing import InvalidUpdate, parse_payload
-from ..parsing.meta import PayloadError
+from ..outcomes import Outcome, backoff
+from ..parsing import InvalidUpdate
+from ..parsing.errors import PermanentError
+from ..parsing.jsonbody import storable
+from ..providers.registry import UnknownProvider, get_provider
 from .ingest import apply_update
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    status: str
-    retry_in: int | None = None
-
-
-class PermanentError(Exception):
-    """The body can never be processed (not JSON, not a WhatsApp webhook): retrying will not help."""
-
-
-def _without_nul(value: object) -> object:
-    """``value`` with NUL characters replaced by U+FFFD, recursively (keys included).
-
-    PostgreSQL stores neither NUL in text nor ``\u0000`` in jsonb, so a message carrying one
-    would fail forever; the replacement keeps the rest of it readable.
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    return value
-
-
-def decode_body(event: WebhookEvent) -> object:
-    body = event.body_bytes
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PermanentError(f"body is not UTF-8 text: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise PermanentError(f"body is not valid JSON: {exc}") from None
-    # JSON can only carry NUL escaped, so the byte check keeps the common path free.
-    return _without_nul(payload) if b"\\u0000" in body else payload
+ERROR_LIMIT = 10000
 
 
 def backoff_seconds(attempts: int) -> int:
-    base = app_settings.RETRY_BACKOFF_SECONDS
-    return int(min(app_settings.RETRY_BACKOFF_MAX_SECONDS, base * 2 ** max(0, attempts - 1)))
+    """Seconds before retrying an event that failed ``attempts`` times."""
+    return backoff(
+        attempts, base=app_settings.RETRY_BACKOFF_SECONDS, cap=app_settings.RETRY_BACKOFF_MAX_SECONDS
+    )
 
 
 def _claim(event_id: int) -> WebhookEvent | None:
@@ -81,20 +52,15 @@ def _claim(event_id: int) -> WebhookEvent | None:
     return event
 
 
-def process_event(event_id: int, *, force: bool = False) -> Outcome:
-    """Process one stored webhook. ``force`` re-runs a processed event (after a parser fix)."""
-    if force:
-        WebhookEvent.objects.filter(pk=event_id).update(status=WebhookEvent.Status.PENDING)
-    event = _claim(event_id)
-    if event is None:
-        return Outcome(status="skipped")
-
+def _apply_all(event: WebhookEvent) -> tuple[list[str], str, bool, int]:
+    """(problems, last traceback, retryable, update count) of running every update of ``event``."""
     problems: list[str] = []
     trace = ""
     retryable = False
     count = 0
     try:
-        updates = parse_payload(decode_body(event))
+        provider = get_provider(event.provider)
+        updates = provider.parse(event.body_bytes, headers=event.headers or {})
         count = len(updates)
         for index, update in enumerate(updates):
             if isinstance(update, InvalidUpdate):
@@ -108,29 +74,51 @@ def process_event(event_id: int, *, force: bool = False) -> Outcome:
                 problems.append(f"update {index} ({type(update).__name__}): {type(exc).__name__}: {exc}")
                 trace = tb.format_exc()
                 retryable = True
-    except (PermanentError, PayloadError) as exc:
+    except (PermanentError, UnknownProvider) as exc:
         problems.append(str(exc))
     except Exception as exc:
         logger.exception("webhook event %s failed", event.pk)
         problems.append(f"{type(exc).__name__}: {exc}")
         trace = tb.format_exc()
         retryable = True
+    return problems, trace, retryable, count
 
+
+def process_event(event_id: int, *, force: bool = False) -> Outcome:
+    """Process one stored webhook. ``force`` re-runs a processed event (after a parser fix).
+
+    A retryable failure records when it is due again (``next_attempt_at``, exponential backoff);
+    the sweep queues it then. ``retry_in`` reports that delay to the caller.
+    """
+    if force:
+        WebhookEvent.objects.filter(pk=event_id).update(status=WebhookEvent.Status.PENDING)
+    event = _claim(event_id)
+    if event is None:
+        return Outcome(status="skipped")
+
+    problems, trace, retryable, count = _apply_all(event)
     now = timezone.now()
     if not problems:
         WebhookEvent.objects.filter(pk=event.pk).update(
-            status=WebhookEvent.Status.PROCESSED, processed_at=now, error="", traceback="", update_count=count
+            status=WebhookEvent.Status.PROCESSED,
+            processed_at=now,
+            error="",
+            traceback="",
+            update_count=count,
+            next_attempt_at=None,
         )
         return Outcome(status="processed")
 
+    retry_in = (
+        backoff_seconds(event.attempts) if retryable and event.attempts < app_settings.MAX_ATTEMPTS else None
+    )
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=WebhookEvent.Status.FAILED,
         processed_at=now,
-        # PostgreSQL text cannot hold NUL; a reason quoting a mangled payload must still be saved.
-        error="\n".join(problems)[:10000].replace("\x00", "\\x00"),
-        traceback=trace.replace("\x00", "\\x00"),
+        # Reasons quote payloads: NUL and lone surrogates must not make the reason itself unsaveable.
+        error=storable("\n".join(problems)[:ERROR_LIMIT]),
+        traceback=storable(trace),
         update_count=count,
+        next_attempt_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
     )
-    if retryable and event.attempts < app_settings.MAX_ATTEMPTS:
-        return Outcome(status="failed", retry_in=backoff_seconds(event.attempts))
-    return Outcome(status="failed")
+    return Outcome(status="failed", retry_in=retry_in)

@@ -11,11 +11,23 @@ from django.db import IntegrityError, transaction
 
 from ..models import Message, StatusUpdate, WebhookEvent
 from ..parsing import Billing, MessageStatus
+from ..parsing.enums import DeliveryStatus
 from ..signals import message_status_changed
 
-RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4}
-TERMINAL = "failed"
-TIMESTAMP_FIELD = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+RANK = {
+    "pending": 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.PLAYED: 4,
+}
+TERMINAL = DeliveryStatus.FAILED
+TIMESTAMP_FIELD = {
+    DeliveryStatus.SENT: "sent_at",
+    DeliveryStatus.DELIVERED: "delivered_at",
+    DeliveryStatus.READ: "read_at",
+    DeliveryStatus.FAILED: "failed_at",
+}
 
 
 def billing_fields(billing: Billing | None) -> dict[str, object]:

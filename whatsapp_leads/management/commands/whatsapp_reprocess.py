@@ -16,7 +16,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ...models import WebhookEvent
-from ...queueing import enqueue_event
 from ...services.processing import process_event
 
 # After this many publishes in a row fail, the broker is taken to be down and the rest are left
@@ -115,29 +114,14 @@ class Command(BaseCommand):
             WebhookEvent.objects.filter(pk__in=ids, status=WebhookEvent.Status.PROCESSED).update(
                 status=WebhookEvent.Status.PENDING
             )
-        processed = set(
-            WebhookEvent.objects.filter(pk__in=ids, status=WebhookEvent.Status.PROCESSED).values_list(
-                "pk", flat=True
-            )
-        )
-        queued: list[int] = []
-        failures = streak = 0
-        todo = [pk for pk in ids if pk not in processed]
-        for index, pk in enumerate(todo):
-            if streak >= MAX_CONSECUTIVE_PUBLISH_FAILURES:
-                failures += len(todo) - index
-                break
-            if enqueue_event(pk):
-                queued.append(pk)
-                streak = 0
-            else:
-                failures += 1
-                streak += 1
-        if queued:
-            WebhookEvent.objects.filter(pk__in=queued).update(queued_at=timezone.now())
+        todo = WebhookEvent.objects.filter(pk__in=ids).exclude(status=WebhookEvent.Status.PROCESSED)
+        processed = len(ids) - todo.count()
+        selected = len(ids) - processed
+        queued = todo.requeue(give_up_after=MAX_CONSECUTIVE_PUBLISH_FAILURES)
+        failures = selected - queued
         self.stdout.write(
-            f"{len(ids)} selected: {len(queued)} queued, {failures} could not be queued, "
-            f"{len(processed)} skipped (already processed; --force re-runs them)."
+            f"{len(ids)} selected: {queued} queued, {failures} could not be queued, "
+            f"{processed} skipped (already processed; --force re-runs them)."
         )
         if failures:
             self.stderr.write(

@@ -14,10 +14,9 @@ import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...conf import app_settings
+from ...providers.meta.signature import SIGNATURE_HEADER, sign
 from ...services.phones import to_e164
-from ...signature import sign
 from ...simulation import dumps, inbound, status_update, wamid
-from ...views import SIGNATURE_HEADER
 
 STATUSES = ("sent", "delivered", "read", "played", "failed")
 TIMEOUT_SECONDS = 15

@@ -10,29 +10,21 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ...parsing import coerce
 from .kinds import message_details
 
 Reader = Callable[[dict[str, Any]], str]
 
 
-def _obj(message: dict[str, Any], key: str) -> dict[str, Any]:
-    value = message.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _s(value: Any) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
-
-
 def _text(m: dict[str, Any]) -> str:
-    return _s(_obj(m, "text").get("body"))
+    return coerce.text(coerce.obj(m, "text").get("body"))
 
 
 def _media(kind: str, label: str) -> Reader:
     def read(m: dict[str, Any]) -> str:
-        media = _obj(m, kind)
-        caption = _s(media.get("caption"))
-        name = _s(media.get("filename"))
+        media = coerce.obj(m, kind)
+        caption = coerce.text(media.get("caption"))
+        name = coerce.text(media.get("filename"))
         label_ = "Voice message" if kind == "audio" and media.get("voice") is True else label
         if kind == "sticker" and media.get("animated") is True:
             label_ = "Animated sticker"
@@ -43,26 +35,26 @@ def _media(kind: str, label: str) -> Reader:
 
 
 def _location(m: dict[str, Any]) -> str:
-    loc = _obj(m, "location")
-    place = ", ".join(p for p in (_s(loc.get("name")), _s(loc.get("address"))) if p)
-    coords = f"{_s(loc.get('latitude'))}, {_s(loc.get('longitude'))}".strip(", ")
+    loc = coerce.obj(m, "location")
+    place = ", ".join(p for p in (coerce.text(loc.get("name")), coerce.text(loc.get("address"))) if p)
+    coords = f"{coerce.text(loc.get('latitude'))}, {coerce.text(loc.get('longitude'))}".strip(", ")
     if place and coords:
         return f"[Location] {place} ({coords})"
     return f"[Location] {place or coords}".strip()
 
 
 def _button(m: dict[str, Any]) -> str:
-    button = _obj(m, "button")
-    return _s(button.get("text") or button.get("payload"))
+    button = coerce.obj(m, "button")
+    return coerce.text(button.get("text") or button.get("payload"))
 
 
 def _interactive(m: dict[str, Any]) -> str:
-    inter = _obj(m, "interactive")
-    kind = _s(inter.get("type"))
-    reply = _obj(inter, kind)
+    inter = coerce.obj(m, "interactive")
+    kind = coerce.text(inter.get("type"))
+    reply = coerce.obj(inter, kind)
     if kind == "nfm_reply":
         return _form_reply(reply)
-    title = _s(reply.get("title"))
+    title = coerce.text(reply.get("title"))
     return title or f"[Interactive {kind or 'reply'}]"
 
 
@@ -74,13 +66,13 @@ def _form_reply(reply: dict[str, Any]) -> str:
     except (ValueError, RecursionError):
         return "[Form reply] (answers could not be read)"
     if not isinstance(answers, dict):
-        return f"[Form reply] {_s(reply.get('body') or reply.get('name'))}".strip()
-    shown = [f"{k}: {_s(v)}" for k, v in answers.items() if k != "flow_token" and _s(v)]
-    return f"[Form reply] {', '.join(shown) or _s(reply.get('body'))}".strip()
+        return f"[Form reply] {coerce.text(reply.get('body') or reply.get('name'))}".strip()
+    shown = [f"{k}: {coerce.text(v)}" for k, v in answers.items() if k != "flow_token" and coerce.text(v)]
+    return f"[Form reply] {', '.join(shown) or coerce.text(reply.get('body'))}".strip()
 
 
 def _reaction(m: dict[str, Any]) -> str:
-    emoji = _s(_obj(m, "reaction").get("emoji"))
+    emoji = coerce.text(coerce.obj(m, "reaction").get("emoji"))
     return f"Reacted {emoji}" if emoji else "Removed a reaction"
 
 
@@ -109,25 +101,25 @@ SYSTEM_LABELS = {
 
 
 def _system(m: dict[str, Any]) -> str:
-    system = _obj(m, "system")
-    body = _s(system.get("body")) or SYSTEM_LABELS.get(_s(system.get("type")), "")
+    system = coerce.obj(m, "system")
+    body = coerce.text(system.get("body")) or SYSTEM_LABELS.get(coerce.text(system.get("type")), "")
     return f"[System] {body}".strip()
 
 
 def _unsupported(m: dict[str, Any]) -> str:
-    inner = _s(_obj(m, "unsupported").get("type"))
+    inner = coerce.text(coerce.obj(m, "unsupported").get("type"))
     errors = m.get("errors") if isinstance(m.get("errors"), list) else []
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    why = _s(first.get("title") or first.get("message"))
-    code = _s(first.get("code"))
+    why = coerce.text(first.get("title") or first.get("message"))
+    code = coerce.text(first.get("code"))
     reason = f" {why}{f' ({code})' if code else ''}" if why else ""
     return f"[Unsupported message{': ' + inner if inner else ''}]{reason}"
 
 
 def _unknown(kind: str, m: dict[str, Any]) -> str:
     """A type we do not know yet: its name, and any text it seems to carry."""
-    inner = _obj(m, kind)
-    text = _s(inner.get("body") or inner.get("text") or inner.get("caption"))
+    inner = coerce.obj(m, kind)
+    text = coerce.text(inner.get("body") or inner.get("text") or inner.get("caption"))
     return f"[{kind}] {text}".strip()
 
 

@@ -8,17 +8,12 @@ rest of the payload is still parsed: one bad message never hides its neighbours.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
-from .billing import parse_billing
-from .fields import parse_field_change
-from .flows import parse_form_reply
-from .identity import system_identity_change, system_sender
-from .kinds import message_details
-from .text import readable_text
-from .types import (
-    STATUS_VALUES,
+from ...parsing import coerce
+from ...parsing.enums import MEDIA_TYPES, DeliveryStatus, MessageType
+from ...parsing.errors import PermanentError
+from ...parsing.types import (
     AccountNotice,
     Business,
     Contact,
@@ -31,110 +26,67 @@ from .types import (
     Referral,
     Update,
 )
-
-MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+from .billing import parse_billing
+from .fields import parse_field_change
+from .flows import parse_form_reply
+from .identity import system_identity_change, system_sender
+from .kinds import message_details
+from .text import readable_text
 
 # value keys under field "messages" and what each holds
 MESSAGE_LIST_KEYS = ("messages", "statuses", "errors")
 
 
-class PayloadError(ValueError):
+class PayloadError(PermanentError, ValueError):
     """The payload as a whole is not a WhatsApp webhook."""
 
 
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    raise TypeError(f"expected a string, got {type(value).__name__}")
-
-
-def _dict(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TypeError(f"{what} should be an object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"{what} should be a list, got {type(value).__name__}")
-    return value
-
-
-def _http_url(value: Any) -> str:
-    """A URL we may show as a link: http(s) only, so a ``javascript:`` value never becomes one.
-
-    The raw referral keeps whatever was sent; only the typed field is filtered.
-    """
-    url = _str(value).strip()
-    return url if url.lower().startswith(("https://", "http://")) else ""
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """Meta sends Unix seconds, usually as a string (``"1749416383"``), sometimes as a number."""
-    if value is None or value == "":
-        raise ValueError("timestamp is missing")
-    if isinstance(value, bool):
-        raise TypeError("timestamp should be Unix seconds, got a boolean")
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"timestamp {value!r} is not Unix seconds") from None
-    if not 0 <= seconds < 32503680000:  # year 3000
-        raise ValueError(f"timestamp {value!r} is out of range")
-    return datetime.fromtimestamp(seconds, tz=UTC)
+# Meta sends Unix seconds, usually as a string ("1749416383"), sometimes as a number.
+parse_timestamp = coerce.timestamp
 
 
 def parse_business(entry: dict[str, Any], value: dict[str, Any]) -> Business:
-    metadata = _dict(value.get("metadata"), "metadata")
+    metadata = coerce.required_obj(value.get("metadata"), "metadata")
     return Business(
-        waba_id=_str(entry.get("id")),
-        phone_number_id=_str(metadata.get("phone_number_id")),
-        display_phone_number=_str(metadata.get("display_phone_number")),
+        provider="meta",
+        waba_id=coerce.required_text(entry.get("id")),
+        phone_number_id=coerce.required_text(metadata.get("phone_number_id")),
+        display_phone_number=coerce.required_text(metadata.get("display_phone_number")),
     )
 
 
 def parse_contact(raw: dict[str, Any]) -> Contact:
-    profile = _dict(raw.get("profile"), "contacts[].profile")
+    profile = coerce.required_obj(raw.get("profile"), "contacts[].profile")
     return Contact(
-        wa_id=_str(raw.get("wa_id")),
-        user_id=_str(raw.get("user_id")),
-        parent_user_id=_str(raw.get("parent_user_id")),
-        username=_str(profile.get("username")),
-        name=_str(profile.get("name")),
+        wa_id=coerce.required_text(raw.get("wa_id")),
+        user_id=coerce.required_text(raw.get("user_id")),
+        parent_user_id=coerce.required_text(raw.get("parent_user_id")),
+        username=coerce.required_text(profile.get("username")),
+        name=coerce.required_text(profile.get("name")),
     )
 
 
 def parse_referral(raw: Any) -> Referral | None:
     if not raw:
         return None
-    raw = _dict(raw, "referral")
+    raw = coerce.required_obj(raw, "referral")
     welcome = raw.get("welcome_message")
     image = raw.get("image")
-    image_url = _str(raw.get("image_url"))
+    image_url = coerce.required_text(raw.get("image_url"))
     if not image_url and isinstance(image, dict):  # older On-Premises shape: "image": {"id": ...}
-        image_url = _str(image.get("url") or image.get("link"))
+        image_url = coerce.required_text(image.get("url") or image.get("link"))
     return Referral(
-        source_id=_str(raw.get("source_id")),
-        source_type=_str(raw.get("source_type")),
-        source_url=_http_url(raw.get("source_url")),
-        headline=_str(raw.get("headline")),
-        body=_str(raw.get("body")),
-        media_type=_str(raw.get("media_type")),
-        image_url=_http_url(image_url),
-        video_url=_http_url(raw.get("video_url")),
-        thumbnail_url=_http_url(raw.get("thumbnail_url")),
-        ctwa_clid=_str(raw.get("ctwa_clid")),
-        welcome_text=_str(welcome.get("text")) if isinstance(welcome, dict) else "",
+        source_id=coerce.required_text(raw.get("source_id")),
+        source_type=coerce.required_text(raw.get("source_type")),
+        source_url=coerce.http_url(raw.get("source_url")),
+        headline=coerce.required_text(raw.get("headline")),
+        body=coerce.required_text(raw.get("body")),
+        media_type=coerce.required_text(raw.get("media_type")),
+        image_url=coerce.http_url(image_url),
+        video_url=coerce.http_url(raw.get("video_url")),
+        thumbnail_url=coerce.http_url(raw.get("thumbnail_url")),
+        ctwa_clid=coerce.required_text(raw.get("ctwa_clid")),
+        welcome_text=coerce.required_text(welcome.get("text")) if isinstance(welcome, dict) else "",
         raw=raw,
     )
 
@@ -143,12 +95,12 @@ def parse_media(kind: str, raw: Any) -> Media | None:
     if kind not in MEDIA_TYPES or not isinstance(raw, dict):
         return None
     return Media(
-        id=_str(raw.get("id")),
-        mime_type=_str(raw.get("mime_type")),
-        sha256=_str(raw.get("sha256")),
-        caption=_str(raw.get("caption")),
-        filename=_str(raw.get("filename")),
-        url=_str(raw.get("url")),
+        id=coerce.required_text(raw.get("id")),
+        mime_type=coerce.required_text(raw.get("mime_type")),
+        sha256=coerce.required_text(raw.get("sha256")),
+        caption=coerce.required_text(raw.get("caption")),
+        filename=coerce.required_text(raw.get("filename")),
+        url=coerce.required_text(raw.get("url")),
         voice=raw.get("voice") is True,
         animated=raw.get("animated") is True,
     )
@@ -157,11 +109,11 @@ def parse_media(kind: str, raw: Any) -> Media | None:
 def parse_context(raw: Any) -> MessageContext | None:
     if not raw:
         return None
-    raw = _dict(raw, "context")
+    raw = coerce.required_obj(raw, "context")
     product = raw.get("referred_product")
     return MessageContext(
-        replied_to=_str(raw.get("id")),
-        replied_from=_str(raw.get("from")),
+        replied_to=coerce.required_text(raw.get("id")),
+        replied_from=coerce.required_text(raw.get("from")),
         forwarded=raw.get("forwarded") is True,
         frequently_forwarded=raw.get("frequently_forwarded") is True,
         referred_product=product if isinstance(product, dict) else None,
@@ -170,17 +122,17 @@ def parse_context(raw: Any) -> MessageContext | None:
 
 def parse_errors(raw: Any) -> tuple[ErrorDetail, ...]:
     errors = []
-    for item in _list(raw, "errors"):
+    for item in coerce.required_list(raw, "errors"):
         if not isinstance(item, dict):
             continue
         data = item.get("error_data")
         errors.append(
             ErrorDetail(
-                code=_str(item.get("code")),
-                title=_str(item.get("title")),
-                message=_str(item.get("message")),
-                details=_str(data.get("details")) if isinstance(data, dict) else "",
-                href=_str(item.get("href")),
+                code=coerce.required_text(item.get("code")),
+                title=coerce.required_text(item.get("title")),
+                message=coerce.required_text(item.get("message")),
+                details=coerce.required_text(data.get("details")) if isinstance(data, dict) else "",
+                href=coerce.required_text(item.get("href")),
             )
         )
     return tuple(errors)
@@ -189,7 +141,7 @@ def parse_errors(raw: Any) -> tuple[ErrorDetail, ...]:
 def _contacts_by_id(value: dict[str, Any]) -> tuple[dict[str, Contact], list[Contact]]:
     by_id: dict[str, Contact] = {}
     ordered: list[Contact] = []
-    for raw in _list(value.get("contacts"), "contacts"):
+    for raw in coerce.required_list(value.get("contacts"), "contacts"):
         if not isinstance(raw, dict):
             continue
         contact = parse_contact(raw)
@@ -202,8 +154,8 @@ def _contacts_by_id(value: dict[str, Any]) -> tuple[dict[str, Contact], list[Con
 
 def _sender(raw: dict[str, Any], contacts: dict[str, Contact], ordered: list[Contact]) -> Contact:
     """The message's sender, merging ``from``/``from_user_id`` with its ``contacts[]`` profile."""
-    wa_id = _str(raw.get("from"))
-    user_id = _str(raw.get("from_user_id"))
+    wa_id = coerce.required_text(raw.get("from"))
+    user_id = coerce.required_text(raw.get("from_user_id"))
     profile = contacts.get(user_id) or contacts.get(wa_id)
     if profile is None and len(ordered) == 1:
         profile = ordered[0]
@@ -211,7 +163,7 @@ def _sender(raw: dict[str, Any], contacts: dict[str, Contact], ordered: list[Con
     return Contact(
         wa_id=wa_id or profile.wa_id,
         user_id=user_id or profile.user_id,
-        parent_user_id=_str(raw.get("from_parent_user_id")) or profile.parent_user_id,
+        parent_user_id=coerce.required_text(raw.get("from_parent_user_id")) or profile.parent_user_id,
         username=profile.username,
         name=profile.name,
     )
@@ -220,13 +172,13 @@ def _sender(raw: dict[str, Any], contacts: dict[str, Contact], ordered: list[Con
 def parse_message(
     raw: Any, business: Business, contacts: dict[str, Contact], ordered: list[Contact]
 ) -> InboundMessage:
-    raw = _dict(raw, "message")
-    wamid = _str(raw.get("id"))
+    raw = coerce.required_obj(raw, "message")
+    wamid = coerce.required_text(raw.get("id"))
     if not wamid:
         raise ValueError("message has no id")
-    kind = _str(raw.get("type")) or "unknown"
+    kind = coerce.required_text(raw.get("type")) or MessageType.UNKNOWN
     sender = _sender(raw, contacts, ordered)
-    if kind == "system":
+    if kind == MessageType.SYSTEM:
         sender = system_sender(raw, sender)
     if not sender.identified:
         raise ValueError(f"message {wamid} has neither 'from' nor 'from_user_id'")
@@ -242,7 +194,7 @@ def parse_message(
         context=parse_context(raw.get("context")),
         errors=parse_errors(raw.get("errors")),
         details=message_details(kind, raw),
-        form=parse_form_reply(raw) if kind == "interactive" else None,
+        form=parse_form_reply(raw) if kind == MessageType.INTERACTIVE else None,
         raw=raw,
     )
 
@@ -253,7 +205,7 @@ def parse_message_updates(
     """The message, then the identity move a ``system`` message announces (applied after it, so
     the message still finds the lead under the old identity)."""
     message = parse_message(raw, business, contacts, ordered)
-    if message.type != "system":
+    if message.type != MessageType.SYSTEM:
         return [message]
     change = system_identity_change(
         message.raw,
@@ -266,31 +218,31 @@ def parse_message_updates(
 
 
 def parse_status(raw: Any, business: Business) -> MessageStatus:
-    raw = _dict(raw, "status")
-    wamid = _str(raw.get("id"))
+    raw = coerce.required_obj(raw, "status")
+    wamid = coerce.required_text(raw.get("id"))
     if not wamid:
         raise ValueError("status has no message id")
-    status = _str(raw.get("status")).lower()
+    status = coerce.required_text(raw.get("status")).lower()
     pricing = raw.get("pricing")
     conversation = raw.get("conversation")
     return MessageStatus(
         business=business,
         wamid=wamid,
-        status=status if status in STATUS_VALUES else "unknown",
+        status=DeliveryStatus(status),
         timestamp=parse_timestamp(raw.get("timestamp")),
-        recipient_id=_str(raw.get("recipient_id")),
-        recipient_user_id=_str(raw.get("recipient_user_id")),
+        recipient_id=coerce.required_text(raw.get("recipient_id")),
+        recipient_user_id=coerce.required_text(raw.get("recipient_user_id")),
         errors=parse_errors(raw.get("errors")),
         pricing=pricing if isinstance(pricing, dict) else None,
         conversation=conversation if isinstance(conversation, dict) else None,
-        biz_opaque_callback_data=_str(raw.get("biz_opaque_callback_data")),
-        billing=parse_billing(pricing, conversation, parse_time=parse_timestamp),
+        biz_opaque_callback_data=coerce.required_text(raw.get("biz_opaque_callback_data")),
+        billing=parse_billing(pricing, conversation),
         raw=raw,
     )
 
 
 def _value_errors(value: dict[str, Any], business: Business) -> Iterator[Update]:
-    for raw in _list(value.get("errors"), "errors"):
+    for raw in coerce.required_list(value.get("errors"), "errors"):
         (error,) = parse_errors([raw]) or (ErrorDetail(),)
         yield AccountNotice(
             business=business,
@@ -313,8 +265,8 @@ def _each(items: list[Any], path: str, build: Callable[[Any], Update | list[Upda
 def parse_messages_change(entry: dict[str, Any], value: dict[str, Any], path: str) -> Iterator[Update]:
     business = parse_business(entry, value)
     contacts, ordered = _contacts_by_id(value)
-    messages = _list(value.get("messages"), "messages")
-    statuses = _list(value.get("statuses"), "statuses")
+    messages = coerce.required_list(value.get("messages"), "messages")
+    statuses = coerce.required_list(value.get("statuses"), "statuses")
     yield from _each(
         messages, f"{path}.messages", lambda m: parse_message_updates(m, business, contacts, ordered)
     )
@@ -333,7 +285,6 @@ def parse_other_change(
         business=parse_business(entry, value),
         path=path,
         occurred=entry.get("time"),
-        parse_time=parse_timestamp,
     )
 
 
@@ -349,7 +300,7 @@ def parse_payload(payload: Any) -> list[Update]:
     if obj != "whatsapp_business_account":
         raise PayloadError(f"object is {obj!r}, expected 'whatsapp_business_account'")
     try:
-        entries = _list(payload.get("entry"), "entry")
+        entries = coerce.required_list(payload.get("entry"), "entry")
     except TypeError as exc:
         raise PayloadError(str(exc)) from None
     updates: list[Update] = []
@@ -359,16 +310,16 @@ def parse_payload(payload: Any) -> list[Update]:
             updates.append(InvalidUpdate(reason="entry should be an object", path=e_path, raw=entry))
             continue
         try:
-            changes = _list(entry.get("changes"), "changes")
+            changes = coerce.required_list(entry.get("changes"), "changes")
         except TypeError as exc:
             updates.append(InvalidUpdate(reason=str(exc), path=e_path, raw=entry.get("changes")))
             continue
         for c_index, change in enumerate(changes):
             c_path = f"{e_path}.changes[{c_index}]"
             try:
-                change = _dict(change, "change")
-                field_name = _str(change.get("field"))
-                value = _dict(change.get("value"), "change value")
+                change = coerce.required_obj(change, "change")
+                field_name = coerce.required_text(change.get("field"))
+                value = coerce.required_obj(change.get("value"), "change value")
                 if field_name == "messages":
                     updates.extend(parse_messages_change(entry, value, f"{c_path}.value"))
                 else:

@@ -10,18 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .types import FormReply
+from ...parsing import coerce
+from ...parsing.types import FormReply
 
 FORM_REPLY_TYPE = "nfm_reply"
 FLOW_TOKEN_FIELD = "flow_token"  # noqa: S105 (a field name, not a secret)
-
-
-def _s(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, dict | list):
-        return ""
-    return str(value)
 
 
 def _decode(raw: Any) -> tuple[dict[str, Any], str]:
@@ -50,10 +43,10 @@ def parse_form_reply(message: dict[str, Any]) -> FormReply | None:
     if not isinstance(reply, dict):
         return FormReply(error="the form reply object (nfm_reply) is missing")
     answers, error = _decode(reply.get("response_json"))
-    token = _s(answers.get(FLOW_TOKEN_FIELD))
+    token = coerce.text(answers.get(FLOW_TOKEN_FIELD))
     return FormReply(
-        name=_s(reply.get("name")),
-        body=_s(reply.get("body")),
+        name=coerce.text(reply.get("name")),
+        body=coerce.text(reply.get("body")),
         flow_token=token,
         answers={key: value for key, value in answers.items() if key != FLOW_TOKEN_FIELD},
         error=error,

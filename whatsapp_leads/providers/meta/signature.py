@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
+SIGNATURE_HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
 
 

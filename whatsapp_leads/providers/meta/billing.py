@@ -9,18 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types import Billing, TimeParser
+from ...parsing import coerce
+from ...parsing.types import Billing
 
 
-def _s(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, dict | list | bool):
-        return ""
-    return str(value)
-
-
-def parse_billing(pricing: Any, conversation: Any, *, parse_time: TimeParser) -> Billing | None:
+def parse_billing(pricing: Any, conversation: Any) -> Billing | None:
     pricing = pricing if isinstance(pricing, dict) else {}
     conversation = conversation if isinstance(conversation, dict) else {}
     if not pricing and not conversation:
@@ -28,16 +21,13 @@ def parse_billing(pricing: Any, conversation: Any, *, parse_time: TimeParser) ->
     origin = conversation.get("origin")
     billable = pricing.get("billable")
     expires = conversation.get("expiration_timestamp")
-    try:
-        expires_at = parse_time(expires) if expires not in (None, "") else None
-    except (TypeError, ValueError):
-        expires_at = None
+    expires_at = coerce.optional_timestamp(expires)
     return Billing(
-        category=_s(pricing.get("category")),
-        type=_s(pricing.get("type")),
-        model=_s(pricing.get("pricing_model")),
+        category=coerce.text(pricing.get("category")),
+        type=coerce.text(pricing.get("type")),
+        model=coerce.text(pricing.get("pricing_model")),
         billable=billable if isinstance(billable, bool) else None,
-        conversation_id=_s(conversation.get("id")),
-        conversation_origin=_s(origin.get("type")) if isinstance(origin, dict) else "",
+        conversation_id=coerce.text(conversation.get("id")),
+        conversation_origin=coerce.text(origin.get("type")) if isinstance(origin, dict) else "",
         conversation_expires_at=expires_at,
     )

@@ -13,17 +13,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from .types import Business, Contact, IdentityChange, InvalidUpdate, TimeParser, Update
+from ...parsing import coerce
+from ...parsing.types import Business, Contact, IdentityChange, InvalidUpdate, Update
 
 IDENTITY_SYSTEM_TYPES = ("user_changed_number", "user_changed_user_id")
-
-
-def _s(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, dict | list | bool):
-        return ""
-    return str(value)
 
 
 def _system(raw: dict[str, Any]) -> dict[str, Any]:
@@ -37,15 +30,15 @@ def system_sender(raw: dict[str, Any], sender: Contact) -> Contact:
     ``from`` is the old number already; the old BSUID is ``previous_user_id`` when Meta sends it.
     """
     system = _system(raw)
-    if _s(system.get("type")) not in IDENTITY_SYSTEM_TYPES:
+    if coerce.text(system.get("type")) not in IDENTITY_SYSTEM_TYPES:
         return sender
-    previous_user_id = _s(system.get("previous_user_id"))
-    new_user_id = _s(system.get("user_id"))
+    previous_user_id = coerce.text(system.get("previous_user_id"))
+    new_user_id = coerce.text(system.get("user_id"))
     user_id = previous_user_id or (sender.user_id if sender.user_id != new_user_id else "")
     return Contact(
         wa_id=sender.wa_id,
         user_id=user_id,
-        parent_user_id=_s(system.get("previous_parent_user_id")) or sender.parent_user_id,
+        parent_user_id=coerce.text(system.get("previous_parent_user_id")) or sender.parent_user_id,
         username=sender.username,
         name=sender.name,
     )
@@ -56,11 +49,11 @@ def system_identity_change(
 ) -> IdentityChange | None:
     """The identity move a ``system`` message announces; None for other system messages."""
     system = _system(raw)
-    reason = _s(system.get("type"))
+    reason = coerce.text(system.get("type"))
     if reason not in IDENTITY_SYSTEM_TYPES:
         return None
-    new_wa_id = _s(system.get("wa_id")) or _s(system.get("new_wa_id"))
-    new_user_id = _s(system.get("user_id"))
+    new_wa_id = coerce.text(system.get("wa_id")) or coerce.text(system.get("new_wa_id"))
+    new_user_id = coerce.text(system.get("user_id"))
     change = IdentityChange(
         business=business,
         reason=reason,
@@ -68,7 +61,7 @@ def system_identity_change(
         previous_user_id=sender.user_id,
         new_wa_id=new_wa_id if new_wa_id != sender.wa_id else "",
         new_user_id=new_user_id if new_user_id != sender.user_id else "",
-        detail=_s(system.get("body")),
+        detail=coerce.text(system.get("body")),
         timestamp=timestamp,
         message_wamid=wamid,
         raw=system,
@@ -79,13 +72,11 @@ def system_identity_change(
 def _pair(value: Any, flat_previous: Any) -> tuple[str, str]:
     """``{"previous", "current"}``, or a flat current value beside ``previous_user_id``."""
     if isinstance(value, dict):
-        return _s(value.get("previous")), _s(value.get("current"))
-    return _s(flat_previous), _s(value)
+        return coerce.text(value.get("previous")), coerce.text(value.get("current"))
+    return coerce.text(flat_previous), coerce.text(value)
 
 
-def user_id_updates(
-    value: dict[str, Any], *, business: Business, path: str, parse_time: TimeParser
-) -> Iterator[Update]:
+def user_id_updates(value: dict[str, Any], *, business: Business, path: str) -> Iterator[Update]:
     """Every change in a ``user_id_update`` value (one object, or a list of them)."""
     listed = value.get("user_id_update")
     items = listed if isinstance(listed, list) else [value]
@@ -102,17 +93,17 @@ def user_id_updates(
             continue
         stamp = item.get("timestamp")
         try:
-            when = parse_time(stamp) if stamp not in (None, "") else None
+            when = coerce.timestamp(stamp) if stamp not in (None, "") else None
         except (TypeError, ValueError) as exc:
             yield InvalidUpdate(reason=str(exc), path=item_path, raw=item)
             continue
         yield IdentityChange(
             business=business,
             reason="user_id_update",
-            previous_wa_id=_s(item.get("wa_id")),
+            previous_wa_id=coerce.text(item.get("wa_id")),
             previous_user_id=previous,
             new_user_id=current if current != previous else "",
-            detail=_s(item.get("detail")),
+            detail=coerce.text(item.get("detail")),
             timestamp=when,
             raw=item,
         )

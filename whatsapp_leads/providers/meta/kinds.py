@@ -12,35 +12,9 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ...parsing import coerce
+
 Extractor = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _obj(value: Any, key: str) -> dict[str, Any]:
-    inner = value.get(key) if isinstance(value, dict) else None
-    return inner if isinstance(inner, dict) else {}
-
-
-def _items(value: Any, key: str) -> list[dict[str, Any]]:
-    inner = value.get(key) if isinstance(value, dict) else None
-    return [item for item in inner if isinstance(item, dict)] if isinstance(inner, list) else []
-
-
-def _s(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, dict | list):
-        return ""
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -54,61 +28,63 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _location(m: dict[str, Any]) -> dict[str, Any]:
-    loc = _obj(m, "location")
+    loc = coerce.obj(m, "location")
     return {
-        "latitude": _number(loc.get("latitude")),
-        "longitude": _number(loc.get("longitude")),
-        "name": _s(loc.get("name")),
-        "address": _s(loc.get("address")),
-        "url": _s(loc.get("url")),
+        "latitude": coerce.number(loc.get("latitude")),
+        "longitude": coerce.number(loc.get("longitude")),
+        "name": coerce.text(loc.get("name")),
+        "address": coerce.text(loc.get("address")),
+        "url": coerce.text(loc.get("url")),
     }
 
 
 def card_name(card: dict[str, Any]) -> str:
-    name = _obj(card, "name")
-    parts = (_s(name.get("first_name")), _s(name.get("last_name")))
-    return _s(name.get("formatted_name")) or " ".join(p for p in parts if p)
+    name = coerce.obj(card, "name")
+    parts = (coerce.text(name.get("first_name")), coerce.text(name.get("last_name")))
+    return coerce.text(name.get("formatted_name")) or " ".join(p for p in parts if p)
 
 
 def _card(card: dict[str, Any]) -> dict[str, Any]:
-    phones = [_s(p.get("phone")) or _s(p.get("wa_id")) for p in _items(card, "phones")]
-    emails = [_s(e.get("email")) for e in _items(card, "emails")]
+    phones = [
+        coerce.text(p.get("phone")) or coerce.text(p.get("wa_id")) for p in coerce.items(card, "phones")
+    ]
+    emails = [coerce.text(e.get("email")) for e in coerce.items(card, "emails")]
     return {
         "name": card_name(card),
         "phones": [p for p in phones if p],
-        "whatsapp_ids": [w for w in (_s(p.get("wa_id")) for p in _items(card, "phones")) if w],
+        "whatsapp_ids": [w for w in (coerce.text(p.get("wa_id")) for p in coerce.items(card, "phones")) if w],
         "emails": [e for e in emails if e],
-        "organization": _s(_obj(card, "org").get("company")),
-        "origin": _s(card.get("origin")),
+        "organization": coerce.text(coerce.obj(card, "org").get("company")),
+        "origin": coerce.text(card.get("origin")),
     }
 
 
 def _contacts(m: dict[str, Any]) -> dict[str, Any]:
-    return {"cards": [_card(card) for card in _items(m, "contacts")]}
+    return {"cards": [_card(card) for card in coerce.items(m, "contacts")]}
 
 
 def _interactive(m: dict[str, Any]) -> dict[str, Any]:
-    inter = _obj(m, "interactive")
-    kind = _s(inter.get("type"))
-    reply = _obj(inter, kind) if kind else {}
+    inter = coerce.obj(m, "interactive")
+    kind = coerce.text(inter.get("type"))
+    reply = coerce.obj(inter, kind) if kind else {}
     return {
         "reply_type": kind,
-        "reply_id": _s(reply.get("id")),
-        "title": _s(reply.get("title")),
-        "description": _s(reply.get("description")),
+        "reply_id": coerce.text(reply.get("id")),
+        "title": coerce.text(reply.get("title")),
+        "description": coerce.text(reply.get("description")),
     }
 
 
 def _button(m: dict[str, Any]) -> dict[str, Any]:
-    button = _obj(m, "button")
-    return {"payload": _s(button.get("payload")), "text": _s(button.get("text"))}
+    button = coerce.obj(m, "button")
+    return {"payload": coerce.text(button.get("payload")), "text": coerce.text(button.get("text"))}
 
 
 def _reaction(m: dict[str, Any]) -> dict[str, Any]:
-    reaction = _obj(m, "reaction")
-    emoji = _s(reaction.get("emoji"))
+    reaction = coerce.obj(m, "reaction")
+    emoji = coerce.text(reaction.get("emoji"))
     # Meta omits ``emoji`` when a reaction is removed; some relays send it empty.
-    return {"emoji": emoji, "removed": not emoji, "reacted_to": _s(reaction.get("message_id"))}
+    return {"emoji": emoji, "removed": not emoji, "reacted_to": coerce.text(reaction.get("message_id"))}
 
 
 def order_totals(items: list[dict[str, Any]]) -> dict[str, str]:
@@ -124,45 +100,45 @@ def order_totals(items: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _order(m: dict[str, Any]) -> dict[str, Any]:
-    order = _obj(m, "order")
+    order = coerce.obj(m, "order")
     items = [
         {
-            "product_id": _s(item.get("product_retailer_id")),
-            "quantity": _s(item.get("quantity")),
-            "unit_price": _s(item.get("item_price")),
-            "currency": _s(item.get("currency")),
+            "product_id": coerce.text(item.get("product_retailer_id")),
+            "quantity": coerce.text(item.get("quantity")),
+            "unit_price": coerce.text(item.get("item_price")),
+            "currency": coerce.text(item.get("currency")),
         }
-        for item in _items(order, "product_items")
+        for item in coerce.items(order, "product_items")
     ]
     return {
-        "catalog_id": _s(order.get("catalog_id")),
-        "note": _s(order.get("text")),
+        "catalog_id": coerce.text(order.get("catalog_id")),
+        "note": coerce.text(order.get("text")),
         "items": items,
         "totals": order_totals(items),
     }
 
 
 def _system(m: dict[str, Any]) -> dict[str, Any]:
-    system = _obj(m, "system")
+    system = coerce.obj(m, "system")
     return {
-        "system_type": _s(system.get("type")),
-        "body": _s(system.get("body")),
-        "new_wa_id": _s(system.get("wa_id")) or _s(system.get("new_wa_id")),
-        "new_user_id": _s(system.get("user_id")),
-        "previous_user_id": _s(system.get("previous_user_id")),
+        "system_type": coerce.text(system.get("type")),
+        "body": coerce.text(system.get("body")),
+        "new_wa_id": coerce.text(system.get("wa_id")) or coerce.text(system.get("new_wa_id")),
+        "new_user_id": coerce.text(system.get("user_id")),
+        "previous_user_id": coerce.text(system.get("previous_user_id")),
     }
 
 
 def _unsupported(m: dict[str, Any]) -> dict[str, Any]:
-    return {"unsupported_type": _s(_obj(m, "unsupported").get("type"))}
+    return {"unsupported_type": coerce.text(coerce.obj(m, "unsupported").get("type"))}
 
 
 def _audio(m: dict[str, Any]) -> dict[str, Any]:
-    return {"voice": _obj(m, "audio").get("voice") is True}
+    return {"voice": coerce.obj(m, "audio").get("voice") is True}
 
 
 def _sticker(m: dict[str, Any]) -> dict[str, Any]:
-    return {"animated": _obj(m, "sticker").get("animated") is True}
+    return {"animated": coerce.obj(m, "sticker").get("animated") is True}
 
 
 EXTRACTORS: dict[str, Extractor] = {

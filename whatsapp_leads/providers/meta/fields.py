@@ -12,23 +12,11 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ...parsing import coerce
+from ...parsing.types import AccountNotice, Business, ConsentChange, Contact, InvalidUpdate, Update
 from .identity import user_id_updates
-from .types import AccountNotice, Business, ConsentChange, Contact, InvalidUpdate, TimeParser, Update
 
 Summary = Callable[[dict[str, Any]], str]
-
-
-def _s(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, dict | list):
-        return ""
-    return str(value)
-
-
-def _obj(value: dict[str, Any], key: str) -> dict[str, Any]:
-    inner = value.get(key)
-    return inner if isinstance(inner, dict) else {}
 
 
 def _join(*parts: str, sep: str = " ") -> str:
@@ -36,46 +24,48 @@ def _join(*parts: str, sep: str = " ") -> str:
 
 
 def _template_status(v: dict[str, Any]) -> str:
-    name = _s(v.get("message_template_name")) or f"#{_s(v.get('message_template_id'))}"
-    language = _s(v.get("message_template_language"))
-    reason = _s(v.get("reason")) or _s(_obj(v, "rejection_info").get("reason"))
-    head = f"Template '{name}'{f' ({language})' if language else ''} {_s(v.get('event')) or 'updated'}"
+    name = coerce.text(v.get("message_template_name")) or f"#{coerce.text(v.get('message_template_id'))}"
+    language = coerce.text(v.get("message_template_language"))
+    reason = coerce.text(v.get("reason")) or coerce.text(coerce.obj(v, "rejection_info").get("reason"))
+    head = (
+        f"Template '{name}'{f' ({language})' if language else ''} {coerce.text(v.get('event')) or 'updated'}"
+    )
     return _join(head, f"— {reason}" if reason and reason.upper() != "NONE" else "")
 
 
 def _template_quality(v: dict[str, Any]) -> str:
-    name = _s(v.get("message_template_name")) or f"#{_s(v.get('message_template_id'))}"
-    previous, new = _s(v.get("previous_quality_score")), _s(v.get("new_quality_score"))
+    name = coerce.text(v.get("message_template_name")) or f"#{coerce.text(v.get('message_template_id'))}"
+    previous, new = coerce.text(v.get("previous_quality_score")), coerce.text(v.get("new_quality_score"))
     return f"Template '{name}' quality {previous or '?'} -> {new or '?'}"
 
 
 def _account_update(v: dict[str, Any]) -> str:
-    event = _s(v.get("event")) or "updated"
+    event = coerce.text(v.get("event")) or "updated"
     restrictions = v.get("restriction_info")
     restricted = ""
     if isinstance(restrictions, list):
-        kinds = [_s(r.get("restriction_type")) for r in restrictions if isinstance(r, dict)]
+        kinds = [coerce.text(r.get("restriction_type")) for r in restrictions if isinstance(r, dict)]
         restricted = ", ".join(k for k in kinds if k)
-    violation = _s(_obj(v, "violation_info").get("violation_type"))
-    ban = _s(_obj(v, "ban_info").get("waba_ban_state"))
+    violation = coerce.text(coerce.obj(v, "violation_info").get("violation_type"))
+    ban = coerce.text(coerce.obj(v, "ban_info").get("waba_ban_state"))
     detail = _join(restricted, violation, ban, sep="; ")
     return f"Account {event}{f': {detail}' if detail else ''}"
 
 
 def _number_quality(v: dict[str, Any]) -> str:
-    number = _s(v.get("display_phone_number"))
-    event = _s(v.get("event")) or "updated"
+    number = coerce.text(v.get("display_phone_number"))
+    event = coerce.text(v.get("event")) or "updated"
     old, new = (
-        _s(v.get("old_limit")),
-        _s(v.get("max_daily_conversations_per_business") or v.get("current_limit")),
+        coerce.text(v.get("old_limit")),
+        coerce.text(v.get("max_daily_conversations_per_business") or v.get("current_limit")),
     )
     limit = f"limit {old} -> {new}" if old and new else (f"limit {new}" if new else "")
     return _join(f"Number {number}:" if number else "Business number:", event, f"({limit})" if limit else "")
 
 
 def _number_name(v: dict[str, Any]) -> str:
-    decision = _s(v.get("decision")) or "updated"
-    return f"Display name '{_s(v.get('requested_verified_name'))}' {decision}"
+    decision = coerce.text(v.get("decision")) or "updated"
+    return f"Display name '{coerce.text(v.get('requested_verified_name'))}' {decision}"
 
 
 SUMMARIES: dict[str, Summary] = {
@@ -94,20 +84,18 @@ def summarize(field_name: str, value: dict[str, Any]) -> str:
         # an odd value must not lose the notice; the raw value is stored beside it
         with contextlib.suppress(Exception):
             return summary(value)
-    event = _s(value.get("event"))
+    event = coerce.text(value.get("event"))
     return f"{field_name}: {event}" if event else field_name
 
 
 def _consent_contact(item: dict[str, Any], contacts: list[Any]) -> Contact:
-    wa_id, user_id = _s(item.get("wa_id")), _s(item.get("user_id"))
+    wa_id, user_id = coerce.text(item.get("wa_id")), coerce.text(item.get("user_id"))
     if not (wa_id or user_id) and len(contacts) == 1 and isinstance(contacts[0], dict):
-        wa_id, user_id = _s(contacts[0].get("wa_id")), _s(contacts[0].get("user_id"))
-    return Contact(wa_id=wa_id, user_id=user_id, parent_user_id=_s(item.get("parent_user_id")))
+        wa_id, user_id = coerce.text(contacts[0].get("wa_id")), coerce.text(contacts[0].get("user_id"))
+    return Contact(wa_id=wa_id, user_id=user_id, parent_user_id=coerce.text(item.get("parent_user_id")))
 
 
-def user_preferences(
-    value: dict[str, Any], *, business: Business, path: str, parse_time: TimeParser
-) -> Iterator[Update]:
+def user_preferences(value: dict[str, Any], *, business: Business, path: str) -> Iterator[Update]:
     """Each marketing stop / resume; its ``timestamp`` is an integer (Unix seconds)."""
     items = value.get("user_preferences")
     contacts = value.get("contacts") if isinstance(value.get("contacts"), list) else []
@@ -121,16 +109,16 @@ def user_preferences(
             continue
         try:
             stamp = item.get("timestamp")
-            when = parse_time(stamp) if stamp not in (None, "") else None
+            when = coerce.timestamp(stamp) if stamp not in (None, "") else None
         except (TypeError, ValueError) as exc:
             yield InvalidUpdate(reason=str(exc), path=item_path, raw=item)
             continue
         yield ConsentChange(
             business=business,
             contact=_consent_contact(item, contacts),
-            category=_s(item.get("category")),
-            value=_s(item.get("value")).lower(),
-            detail=_s(item.get("detail")),
+            category=coerce.text(item.get("category")),
+            value=coerce.text(item.get("value")).lower(),
+            detail=coerce.text(item.get("detail")),
             timestamp=when,
             raw=item,
         )
@@ -143,24 +131,23 @@ def parse_field_change(
     business: Business,
     path: str,
     occurred: Any,
-    parse_time: TimeParser,
 ) -> Iterator[Update]:
     """Updates for one change whose field is not ``messages``."""
     if field_name == "user_preferences":
-        yield from user_preferences(value, business=business, path=path, parse_time=parse_time)
+        yield from user_preferences(value, business=business, path=path)
         return
     if field_name == "user_id_update":
-        yield from user_id_updates(value, business=business, path=path, parse_time=parse_time)
+        yield from user_id_updates(value, business=business, path=path)
         return
     stamp = occurred if occurred not in (None, "") else value.get("timestamp")
     try:
-        when = parse_time(stamp) if stamp not in (None, "") else None
+        when = coerce.timestamp(stamp) if stamp not in (None, "") else None
     except (TypeError, ValueError):
         when = None  # a notice is still worth keeping without Meta's time
     yield AccountNotice(
         business=business,
         field=field_name,
-        event=_s(value.get("event")),
+        event=coerce.text(value.get("event")),
         summary=summarize(field_name, value),
         occurred_at=when,
         raw=value,

@@ -1,0 +1,49 @@
+"""Meta's WhatsApp Cloud API as a provider: ``hub.*`` handshake, ``X-Hub-Signature-256``, JSON updates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO, ClassVar
+
+from django.http import HttpRequest, HttpResponse
+
+from ...conf import app_settings
+from ...parsing import Update
+from ...parsing.jsonbody import load_json
+from ..base import MediaFile, Provider, SignatureInvalid, SignatureMissing
+from . import media
+from .handshake import handshake
+from .parser import parse_payload
+from .signature import SIGNATURE_HEADER, verify_meta_signature
+from .text import readable_text
+
+
+class MetaProvider(Provider):
+    name = "meta"
+    stored_headers: ClassVar[tuple[str, ...]] = (
+        "content-type",
+        "content-length",
+        "user-agent",
+        "x-hub-signature-256",
+        "x-forwarded-for",
+        "x-request-id",
+    )
+
+    def handshake(self, request: HttpRequest) -> HttpResponse:
+        return handshake(request)
+
+    def verify(self, request: HttpRequest, body: bytes) -> None:
+        header = request.headers.get(SIGNATURE_HEADER)
+        if not header:
+            raise SignatureMissing(f"Missing {SIGNATURE_HEADER}")
+        if not verify_meta_signature(body, header, app_settings.app_secrets):
+            raise SignatureInvalid("Invalid signature")
+
+    def parse(self, body: bytes, *, headers: Mapping[str, str]) -> list[Update]:
+        return parse_payload(load_json(body))
+
+    def fetch_media(self, media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:
+        return media.fetch_media(media_id, into=into, max_bytes=max_bytes, sha256=sha256)
+
+    def readable_text(self, kind: str, raw: Mapping[str, object]) -> str:
+        return readable_text(kind, dict(raw))

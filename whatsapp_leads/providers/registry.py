@@ -1,0 +1,67 @@
+"""The providers a host enabled, by name, built once from ``WHATSAPP_LEADS["PROVIDERS"]``.
+
+The cache is dropped when the setting changes, so ``override_settings`` in a test (or a host that
+reconfigures at start-up) sees its providers at once.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from ..conf import SETTING_NAME, app_settings
+from .base import Provider
+
+DEFAULT_PROVIDER = "meta"
+
+_cache: dict[str, Provider] | None = None
+
+
+class UnknownProvider(LookupError):
+    """No enabled provider has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown provider {name!r}: not in {SETTING_NAME}['PROVIDERS']")
+        self.name = name
+
+
+def _build() -> dict[str, Provider]:
+    built: dict[str, Provider] = {}
+    for path in app_settings.PROVIDERS:
+        try:
+            cls = import_string(path) if isinstance(path, str) else path
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}['PROVIDERS']: could not import {path!r}: {exc}"
+            ) from exc
+        if not (isinstance(cls, type) and issubclass(cls, Provider)) or not cls.name:
+            raise ImproperlyConfigured(
+                f"{SETTING_NAME}['PROVIDERS']: {path!r} is not a Provider subclass with a name"
+            )
+        built[cls.name] = cls()
+    return built
+
+
+def all_providers() -> dict[str, Provider]:
+    global _cache
+    if _cache is None:
+        _cache = _build()
+    return _cache
+
+
+def get_provider(name: str) -> Provider:
+    """The enabled provider called ``name``; raises ``UnknownProvider``."""
+    try:
+        return all_providers()[name]
+    except KeyError:
+        raise UnknownProvider(name) from None
+
+
+def _reset(*, setting: str, **kwargs: object) -> None:
+    global _cache
+    if setting == SETTING_NAME:
+        _cache = None
+
+
+setting_changed.connect(_reset)

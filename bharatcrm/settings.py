@@ -127,7 +127,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The campaign sync, hourly: Click-to-WhatsApp campaigns, ad sets and ads from Meta's Marketing API (a logged no-op
 # without META_ACCESS_TOKEN / META_AD_ACCOUNT_IDS); also looks up ads whose lookup never ran.
 CELERY_BEAT_SCHEDULE = {
-    "whatsapp-leads-sweep": {"task": "whatsapp_leads.sweep_pending_events", "schedule": 60.0},
+    "whatsapp-leads-sweep": {"task": "whatsapp_leads.sweep_pending_events", "schedule": 10.0},
     "whatsapp-leads-sync-campaigns": {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
 }
 

@@ -232,8 +232,11 @@ def celery_worker(
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 30.0,
     log_level: str = "INFO",
+    beat: bool = False,
 ) -> Iterator[ChildProcess]:
     """``celery -A bharatcrm worker`` as a subprocess, yielded once it has logged "ready".
+
+    ``beat`` embeds the periodic scheduler (``-B``), with its schedule file in the log folder.
 
     Heartbeats, mingle and gossip are off: they only add start-up time and broker chatter.
     The hostname is unique so several workers (and other test runs) never share a name.
@@ -257,6 +260,8 @@ def celery_worker(
         "--without-gossip",
     ]
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="wl-worker-"))
+    if beat:
+        args += ["--beat", f"--schedule={log_dir / ('beat-' + hostname.split('@')[0])}"]
     child = _spawn(
         f"celery-worker-{hostname.split('@')[0]}",
         args,

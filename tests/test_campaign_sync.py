@@ -152,7 +152,7 @@ def test_lookup_fills_the_ad_its_adset_and_campaign_and_gives_the_lead_its_campa
     lead.refresh_from_db()
     assert lead.campaign == ad.campaign
     (request,) = graph.requests
-    assert request.path == f"/v25.0/{AD_ID}"
+    assert request.path == f"/{graph.version}/{AD_ID}"
     assert request.query["fields"] == "name,adset{id,name},campaign{id,name}"
 
 

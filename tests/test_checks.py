@@ -97,7 +97,9 @@ TEST_PROVIDERS = ["tests.test_checks.LeadsProvider", "tests.test_checks.OtherPro
 # --- the whole set ----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not META_SHIPPED, reason="the default PROVIDERS entry (MetaProvider) is not on this branch")
+@pytest.mark.skipif(
+    not META_SHIPPED, reason="the default PROVIDERS entry (MetaProvider) is not on this branch"
+)
 def test_the_default_configuration_passes_every_check(settings):
     assert ours(run_checks()) == []
 
@@ -254,7 +256,9 @@ def test_a_media_storage_that_is_no_storage_is_an_error(settings, value):
 
 
 def test_a_flow_map_of_lead_fields_and_extra_keys_passes(settings):
-    configure(settings, FLOW_FIELD_MAP={"lead_form": {"email": "email", "full_name": "name", "budget": "budget"}})
+    configure(
+        settings, FLOW_FIELD_MAP={"lead_form": {"email": "email", "full_name": "name", "budget": "budget"}}
+    )
     assert check_flow_field_map() == []
 
 

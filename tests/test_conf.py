@@ -51,26 +51,32 @@ def test_an_adapter_that_does_not_import_raises_naming_the_setting(settings):
 
 def test_a_missing_class_in_an_existing_module_raises_naming_the_setting(settings):
     configure(settings, ADAPTER="whatsapp_leads.adapter.NoSuchAdapter")
-    with pytest.raises(ImproperlyConfigured, match=r"WHATSAPP_LEADS\['ADAPTER'\]: could not import .*NoSuchAdapter"):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"WHATSAPP_LEADS\['ADAPTER'\]: could not import .*NoSuchAdapter"
+    ):
         app_settings.ADAPTER
 
 
 def test_providers_are_a_list_of_import_strings_resolved_in_order(settings):
     configure(settings, PROVIDERS=["tests.test_conf.SecondProvider", "tests.test_conf.FirstProvider"])
-    assert app_settings.PROVIDERS == [SecondProvider, FirstProvider]
+    second, first = app_settings.PROVIDERS
+    assert (second, first) == (SecondProvider, FirstProvider)
 
 
 def test_a_provider_that_does_not_import_raises_naming_its_entry(settings):
     configure(settings, PROVIDERS=["tests.test_conf.FirstProvider", "mycrm.NoProvider"])
     with pytest.raises(ImproperlyConfigured) as caught:
         app_settings.PROVIDERS
-    assert str(caught.value).startswith("WHATSAPP_LEADS['PROVIDERS'][1]: could not import 'mycrm.NoProvider': ")
+    assert str(caught.value).startswith(
+        "WHATSAPP_LEADS['PROVIDERS'][1]: could not import 'mycrm.NoProvider': "
+    )
 
 
 def test_already_imported_objects_are_taken_as_they_are(settings):
     configure(settings, ADAPTER=HostAdapter, PROVIDERS=[FirstProvider])
     assert app_settings.ADAPTER is HostAdapter
-    assert app_settings.PROVIDERS == [FirstProvider]
+    (provider,) = app_settings.PROVIDERS
+    assert provider is FirstProvider
 
 
 def test_the_default_providers_setting_is_metas_provider():
@@ -100,7 +106,9 @@ def test_each_api_falls_back_to_meta_graph_version(settings):
 
 
 def test_each_api_may_have_its_own_version(settings):
-    configure(settings, META_GRAPH_VERSION="v25.0", CLOUD_API_VERSION="v23.0", MARKETING_API_VERSION=" v27.0 ")
+    configure(
+        settings, META_GRAPH_VERSION="v25.0", CLOUD_API_VERSION="v23.0", MARKETING_API_VERSION=" v27.0 "
+    )
     assert app_settings.cloud_api_version == "v23.0"
     assert app_settings.marketing_api_version == "v27.0"
 
@@ -116,14 +124,21 @@ def test_a_trailing_slash_on_the_graph_url_is_dropped(settings):
     assert app_settings.graph_url == "http://127.0.0.1:8123"
 
 
-VERSION_VARIABLES = ("META_GRAPH_URL", "META_GRAPH_VERSION", "WHATSAPP_CLOUD_API_VERSION", "META_MARKETING_API_VERSION")
+VERSION_VARIABLES = (
+    "META_GRAPH_URL",
+    "META_GRAPH_VERSION",
+    "WHATSAPP_CLOUD_API_VERSION",
+    "META_MARKETING_API_VERSION",
+)
 
 
 def host_settings(**environment: str) -> dict:
     """WHATSAPP_LEADS as bharatcrm/settings.py builds it from ``environment`` (in a fresh process)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "WHATSAPP_"))}
     # Set but empty reads as unset, and keeps a developer's .env from filling these in.
-    env.update(dict.fromkeys(VERSION_VARIABLES, ""), DJANGO_SETTINGS_MODULE="bharatcrm.settings", DEBUG="true")
+    env.update(
+        dict.fromkeys(VERSION_VARIABLES, ""), DJANGO_SETTINGS_MODULE="bharatcrm.settings", DEBUG="true"
+    )
     env.update(environment)
     env["BHARATCRM_VAR_DIR"] = str(ROOT / "var")
     code = (
@@ -131,7 +146,13 @@ def host_settings(**environment: str) -> dict:
         "print(json.dumps({k: v for k, v in settings.WHATSAPP_LEADS.items() if 'VERSION' in k or 'URL' in k}))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -123,13 +123,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# The app's sweep: re-queues events a broker outage left pending and applies late statuses.
-# The campaign sync, hourly: Click-to-WhatsApp campaigns, ad sets and ads from Meta's Marketing API (a logged no-op
-# without META_ACCESS_TOKEN / META_AD_ACCOUNT_IDS); also looks up ads whose lookup never ran.
-CELERY_BEAT_SCHEDULE = {
-    "whatsapp-leads-sweep": {"task": "whatsapp_leads.sweep_pending_events", "schedule": 10.0},
-    "whatsapp-leads-sync-campaigns": {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
-}
+# The app's periodic jobs (the sweep, the hourly campaign sync) are merged into the beat schedule
+# by bharatcrm/celery.py from whatsapp_leads.schedule; add the host's own jobs here.
+CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- REST API (/whatsapp/api/) ----------------------------------------------------------------
 # The app uses whatever authentication the host configures; these two are examples. Basic comes
@@ -152,11 +148,20 @@ WHATSAPP_LEADS = {
     "PHONE_NUMBER_ID": env("WHATSAPP_PHONE_NUMBER_ID", default=""),
     "DEFAULT_OWNER": env("WHATSAPP_DEFAULT_OWNER", default=""),
     "META_ACCESS_TOKEN": env("META_ACCESS_TOKEN", default=""),
-    "META_GRAPH_URL": env("META_GRAPH_URL", default="https://graph.facebook.com"),
-    "META_GRAPH_VERSION": env("META_GRAPH_VERSION", default="v25.0"),
     "META_AD_ACCOUNT_IDS": env.list("META_AD_ACCOUNT_IDS", default=[]),
     "DEFAULT_PHONE_REGION": env("WHATSAPP_DEFAULT_PHONE_REGION", default="IN"),
 }
+# Graph API address and versions: set only when the environment says so, so the app's defaults
+# (whatsapp_leads.conf) are written in one place. The Cloud and Marketing API versions fall back
+# to META_GRAPH_VERSION.
+for _key, _variable in (
+    ("META_GRAPH_URL", "META_GRAPH_URL"),
+    ("META_GRAPH_VERSION", "META_GRAPH_VERSION"),
+    ("CLOUD_API_VERSION", "WHATSAPP_CLOUD_API_VERSION"),
+    ("MARKETING_API_VERSION", "META_MARKETING_API_VERSION"),
+):
+    if env(_variable, default=""):
+        WHATSAPP_LEADS[_key] = env(_variable)
 
 LOGGING = {
     "version": 1,

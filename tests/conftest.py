@@ -109,6 +109,8 @@ def _app_settings(settings) -> None:
         "META_ACCESS_TOKEN": "",
         "META_AD_ACCOUNT_IDS": [],
         "META_GRAPH_URL": "http://127.0.0.1:9/unreachable-graph",
+        "CLOUD_API_VERSION": "",
+        "MARKETING_API_VERSION": "",
     }
 
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -153,7 +152,7 @@ def test_lookup_fills_the_ad_its_adset_and_campaign_and_gives_the_lead_its_campa
     lead.refresh_from_db()
     assert lead.campaign == ad.campaign
     (request,) = graph.requests
-    assert request.path == f"/v25.0/{AD_ID}"
+    assert request.path == f"/{graph.version}/{AD_ID}"
     assert request.query["fields"] == "name,adset{id,name},campaign{id,name}"
 
 
@@ -375,7 +374,7 @@ def test_a_malformed_account_id_is_refused_before_calling_meta(graph):
 
 
 def test_the_beat_schedule_runs_the_sync_hourly():
-    entries = [e for e in django_settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == sync_campaigns.name]
+    entries = [e for e in celery_app.conf.beat_schedule.values() if e["task"] == sync_campaigns.name]
     assert [e["schedule"] for e in entries] == [3600.0]
     assert sync_campaigns.name in celery_app.tasks
 

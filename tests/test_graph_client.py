@@ -68,7 +68,7 @@ def test_get_sends_the_bearer_token_to_the_versioned_path_and_returns_metas_json
         "campaign": {"id": "120226305854800001", "name": "Home loans – Diwali"},
     }
     (seen,) = graph.requests
-    assert seen.path == f"/v25.0/{AD_ID}"
+    assert seen.path == f"/{graph.version}/{AD_ID}"
     assert seen.headers["Authorization"] == f"Bearer {graph.token}"
     assert "access_token" not in seen.query  # the token travels in the header, not the URL
 
@@ -88,6 +88,44 @@ def test_cloud_api_token_is_used_when_no_marketing_token_is_set(graph, settings)
 
     assert GraphClient.from_settings().get(AD_ID)["id"] == AD_ID
     assert graph.requests[0].headers["Authorization"] == f"Bearer {graph.token}"
+
+
+def test_the_marketing_client_uses_marketing_api_version_over_the_graph_version(graph, settings):
+    graph.version = "v27.0"
+    point_settings_at(settings, graph, META_GRAPH_VERSION="v24.0", MARKETING_API_VERSION="v27.0")
+
+    assert GraphClient.from_settings(api="marketing").get(AD_ID)["id"] == AD_ID
+    assert graph.requests[0].path == f"/v27.0/{AD_ID}"
+
+
+def test_the_cloud_api_client_uses_its_own_version_and_the_whatsapp_token(graph, settings):
+    graph.version = "v23.0"
+    point_settings_at(
+        settings,
+        graph,
+        META_ACCESS_TOKEN="a-marketing-token-without-whatsapp-permissions",
+        ACCESS_TOKEN=graph.token,
+        META_GRAPH_VERSION="v27.0",
+        CLOUD_API_VERSION="v23.0",
+    )
+
+    assert GraphClient.from_settings(api="cloud").get(AD_ID)["id"] == AD_ID
+    (seen,) = graph.requests
+    assert seen.path == f"/v23.0/{AD_ID}"
+    assert seen.headers["Authorization"] == f"Bearer {graph.token}"
+
+
+def test_the_cloud_api_client_never_falls_back_to_the_marketing_token(graph, settings):
+    point_settings_at(settings, graph, META_ACCESS_TOKEN=graph.token, ACCESS_TOKEN="")
+
+    with pytest.raises(GraphNotConfigured, match="WHATSAPP_ACCESS_TOKEN"):
+        GraphClient.from_settings(api="cloud")
+    assert graph.requests == []
+
+
+def test_a_client_without_settings_talks_to_the_current_graph_version():
+    client = GraphClient("token")
+    assert client.url(AD_ID) == f"https://graph.facebook.com/v27.0/{AD_ID}"
 
 
 def test_no_token_raises_graph_not_configured_naming_the_setting_before_any_request(graph, settings):
@@ -137,7 +175,7 @@ def test_marketing_adset_listing_keeps_destination_type_and_campaign(client, gra
     ]
     assert adsets[0].campaign.name == "Home loans – Diwali"
     assert adsets[0].campaign.objective == "OUTCOME_ENGAGEMENT"
-    assert graph.requests[0].path == "/v25.0/act_1001/adsets"  # account id normalised to act_<id>
+    assert graph.requests[0].path == f"/{graph.version}/act_1001/adsets"  # account id normalised to act_<id>
 
 
 # --- retries -----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def page(settings, tmp_path) -> str:
         **settings.WHATSAPP_LEADS,
         "ACCESS_TOKEN": "test-token",
         "META_GRAPH_URL": GRAPH,
+        "META_GRAPH_VERSION": "v25.0",
     }
     MessageFactory(
         wamid=OUR_WAMID, direction=Message.Direction.OUTBOUND, status="read", text="Our brochure, page 2"

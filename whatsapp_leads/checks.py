@@ -1,14 +1,40 @@
-"""System checks: a misconfigured deployment is told which setting to fix, by its exact name."""
+"""System checks: a misconfigured deployment is told which setting to fix, by its exact name.
+
+Ids are stable, so hosts can silence one (SILENCED_SYSTEM_CHECKS) and docs can point at it:
+
+- W001, W002, E001: webhook secrets and body size.  E002, E003: routing.
+- W003: an unknown key in WHATSAPP_LEADS.  E004: WHATSAPP_LEADS is not a dict.
+- E005: an import string that does not import (ADAPTER, PROVIDERS).
+- E006, W004: ADAPTER is not a LeadAdapter.  E007: MEDIA_STORAGE names no storage.
+- E008, W005: FLOW_FIELD_MAP's shape and targets.
+- E009, E010, E011: PROVIDERS entries, their names, duplicate names.
+- E012, W006, W007: Graph API versions (malformed, expired, expiring soon).
+- E013: beat job intervals.
+"""
 
 from __future__ import annotations
 
+import difflib
+import re
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import Storage, storages
+from django.utils import timezone
 
-from .conf import app_settings
+from .conf import (
+    DEFAULT_GRAPH_VERSION,
+    DEFAULTS,
+    SETTING_NAME,
+    app_settings,
+    import_from_setting,
+    setting_label,
+)
+from .graph.versions import Api, expiry, parse_version
 
 
 @register(Tags.security, deploy=False)
@@ -71,4 +97,315 @@ def check_routing_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="whatsapp_leads.E003",
             )
         )
+    return issues
+
+
+# --- the WHATSAPP_LEADS dict itself ---------------------------------------------------------------
+
+
+@register()
+def check_setting_keys(app_configs: Any = None, **kwargs: Any) -> list:
+    """A misspelt key is otherwise silently ignored and its default used."""
+    value = getattr(settings, SETTING_NAME, {})
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [
+            Error(
+                f"{SETTING_NAME} is a {type(value).__name__}, so every app setting takes its default.",
+                hint=f"Make {SETTING_NAME} a dict of the keys documented in the README, e.g. "
+                f"{SETTING_NAME} = {{'VERIFY_TOKEN': ...}}.",
+                id="whatsapp_leads.E004",
+            )
+        ]
+    issues: list = []
+    known = {key.upper(): key for key in DEFAULTS}
+    for key in value:
+        if key in DEFAULTS:
+            continue
+        guess = difflib.get_close_matches(str(key).upper(), known, n=1, cutoff=0.6)
+        hint = f"Did you mean {setting_label(known[guess[0]])}? " if guess else ""
+        issues.append(
+            Warning(
+                f"{setting_label(key)} is not a whatsapp_leads setting and is ignored.",
+                hint=f"{hint}The keys are listed in whatsapp_leads/conf.py (DEFAULTS) and the README.",
+                obj=key,
+                id="whatsapp_leads.W003",
+            )
+        )
+    return issues
+
+
+def _import_error(exc: ImproperlyConfigured, *, where: str) -> Error:
+    return Error(
+        str(exc),
+        hint=f"Fix the dotted path in {where}: the module must be importable and define that name.",
+        id="whatsapp_leads.E005",
+    )
+
+
+# --- ADAPTER, MEDIA_STORAGE -----------------------------------------------------------------------
+
+
+@register()
+def check_adapter(app_configs: Any = None, **kwargs: Any) -> list:
+    """The adapter is called while a lead is created; a broken one must show at deploy, not then."""
+    from .adapter import LeadAdapter
+
+    label = setting_label("ADAPTER")
+    try:
+        adapter = import_from_setting(app_settings.raw("ADAPTER"), setting=label)
+    except ImproperlyConfigured as exc:
+        return [_import_error(exc, where=label)]
+    hint = f"Point {label} at a subclass of whatsapp_leads.adapter.LeadAdapter."
+    if not isinstance(adapter, type):
+        return [Error(f"{label} is {adapter!r}, not a class.", hint=hint, id="whatsapp_leads.E006")]
+    if issubclass(adapter, LeadAdapter):
+        return []
+    methods = [n for n in vars(LeadAdapter) if not n.startswith("_") and callable(getattr(LeadAdapter, n))]
+    missing = [n for n in methods if not callable(getattr(adapter, n, None))]
+    if missing:
+        return [
+            Error(
+                f"{label} ({adapter.__module__}.{adapter.__qualname__}) lacks {', '.join(missing)}.",
+                hint=hint,
+                id="whatsapp_leads.E006",
+            )
+        ]
+    return [
+        Warning(
+            f"{label} ({adapter.__module__}.{adapter.__qualname__}) is not a LeadAdapter subclass; "
+            "methods the app adds later will be missing from it.",
+            hint=hint,
+            id="whatsapp_leads.W004",
+        )
+    ]
+
+
+@register()
+def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list:
+    """Mirrors storage.resolve_media_storage without instantiating a backend (no I/O in a check)."""
+    value = app_settings.raw("MEDIA_STORAGE")
+    label = setting_label("MEDIA_STORAGE")
+    hint = (
+        f"Leave {label} empty for the private folder under MEDIA_ROOT, or name a STORAGES alias "
+        "or the dotted path of a Storage class or instance."
+    )
+    if not value or isinstance(value, Storage):
+        return []
+    if not isinstance(value, str):
+        return [Error(f"{label} is a {type(value).__name__}.", hint=hint, id="whatsapp_leads.E007")]
+    if value in storages.backends:
+        return []
+    if "." not in value:
+        aliases = ", ".join(sorted(storages.backends)) or "none"
+        return [
+            Error(
+                f"{label} is {value!r}, which is not a STORAGES alias (configured: {aliases}).",
+                hint=hint,
+                id="whatsapp_leads.E007",
+            )
+        ]
+    try:
+        target = import_from_setting(value, setting=label)
+    except ImproperlyConfigured as exc:
+        return [_import_error(exc, where=label)]
+    if isinstance(target, Storage) or (isinstance(target, type) and issubclass(target, Storage)):
+        return []
+    if callable(target) and not isinstance(target, type):
+        return []  # a factory returning a storage: resolved (and checked) on first use
+    return [Error(f"{label} = {value!r} is not a Django Storage.", hint=hint, id="whatsapp_leads.E007")]
+
+
+# --- FLOW_FIELD_MAP --------------------------------------------------------------------------------
+
+
+@register()
+def check_flow_field_map(app_configs: Any = None, **kwargs: Any) -> list:
+    """``{flow key: {answer name: target}}``; a target is a field Flows fill, else a key of Lead.extra.
+
+    A target naming another Lead field (``status``, ``owner``) would quietly land in
+    ``Lead.extra`` under that name instead of changing the field: that is warned about.
+    """
+    from .models import Lead
+    from .services.flows import LEAD_FIELDS
+
+    value = app_settings.raw("FLOW_FIELD_MAP")
+    label = setting_label("FLOW_FIELD_MAP")
+    shape = f"{label} must be {{flow key: {{answer name: lead field or Lead.extra key}}}}, all strings."
+    if not value:
+        return []
+    if not isinstance(value, dict):
+        return [Error(f"{label} is a {type(value).__name__}.", hint=shape, id="whatsapp_leads.E008")]
+    issues: list = []
+    model_fields = {f.name for f in Lead._meta.get_fields()}
+    for key, mapping in value.items():
+        where = f"{label}[{key!r}]"
+        if not isinstance(key, str) or not key:
+            issues.append(Error(f"{label} has the flow key {key!r}.", hint=shape, id="whatsapp_leads.E008"))
+            continue
+        if not isinstance(mapping, dict):
+            issues.append(
+                Error(f"{where} is a {type(mapping).__name__}.", hint=shape, id="whatsapp_leads.E008")
+            )
+            continue
+        for answer, target in mapping.items():
+            if not isinstance(answer, str) or not answer or not isinstance(target, str) or not target:
+                issues.append(
+                    Error(f"{where} maps {answer!r} to {target!r}.", hint=shape, id="whatsapp_leads.E008")
+                )
+            elif target in model_fields and target not in LEAD_FIELDS:
+                issues.append(
+                    Warning(
+                        f"{where}[{answer!r}] targets {target!r}, a Lead field that Flow answers do not fill; "
+                        f"the answer would be stored as Lead.extra[{target!r}].",
+                        hint=f"Flow answers fill {', '.join(sorted(LEAD_FIELDS))}; use another name for an "
+                        "extra key.",
+                        id="whatsapp_leads.W005",
+                    )
+                )
+    return issues
+
+
+# --- PROVIDERS -------------------------------------------------------------------------------------
+
+# A provider's name is a URL segment (/whatsapp/webhook/<name>/) and WebhookEvent.provider.
+PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@register()
+def check_providers(app_configs: Any = None, **kwargs: Any) -> list:
+    """Every entry imports, is a Provider subclass, and has its own URL-safe name."""
+    from .providers.base import Provider
+
+    label = setting_label("PROVIDERS")
+    raw = app_settings.raw("PROVIDERS")
+    hint = (
+        f"{label} is a list of dotted paths to whatsapp_leads.providers.base.Provider subclasses, "
+        "e.g. ['whatsapp_leads.providers.meta.MetaProvider']."
+    )
+    if isinstance(raw, str) or not isinstance(raw, list | tuple) or not raw:
+        return [Error(f"{label} is {raw!r}.", hint=hint, id="whatsapp_leads.E009")]
+    issues: list = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        where = f"{label}[{index}]"
+        try:
+            provider = import_from_setting(item, setting=where)
+        except ImproperlyConfigured as exc:
+            issues.append(_import_error(exc, where=where))
+            continue
+        if not (isinstance(provider, type) and issubclass(provider, Provider)):
+            issues.append(
+                Error(f"{where} is {item!r}, not a Provider subclass.", hint=hint, id="whatsapp_leads.E009")
+            )
+            continue
+        name = getattr(provider, "name", "")
+        if not isinstance(name, str) or not PROVIDER_NAME.match(name):
+            issues.append(
+                Error(
+                    f"{where} ({provider.__qualname__}) has the name {name!r}.",
+                    hint="Give the class a name of lower-case letters, digits, '-' and '_' (it is the "
+                    "webhook's URL segment, /whatsapp/webhook/<name>/, and WebhookEvent.provider).",
+                    id="whatsapp_leads.E010",
+                )
+            )
+        elif name in seen:
+            issues.append(
+                Error(
+                    f"{where} and {seen[name]} are both named {name!r}.",
+                    hint=f"Each entry of {label} needs its own name; remove the duplicate or rename one.",
+                    id="whatsapp_leads.E011",
+                )
+            )
+        else:
+            seen[name] = where
+    return issues
+
+
+# --- Graph API versions ----------------------------------------------------------------------------
+
+VERSION_KEYS = {Api.CLOUD: "CLOUD_API_VERSION", Api.MARKETING: "MARKETING_API_VERSION"}
+VERSION_ENV = {
+    "META_GRAPH_VERSION": "META_GRAPH_VERSION",
+    "CLOUD_API_VERSION": "WHATSAPP_CLOUD_API_VERSION",
+    "MARKETING_API_VERSION": "META_MARKETING_API_VERSION",
+}
+API_NAMES = {Api.CLOUD: "WhatsApp Cloud API", Api.MARKETING: "Marketing API"}
+EXPIRY_WARNING_DAYS = 60
+
+
+def graph_version_issues(*, today: date) -> list:
+    """Each API's effective version checked against Meta's published end dates as of ``today``."""
+    issues: list = []
+    seen: set[tuple[str, str]] = set()
+    for api, key in VERSION_KEYS.items():
+        own = str(app_settings.raw(key) or "").strip()
+        source = key if own else "META_GRAPH_VERSION"
+        version = own or app_settings.graph_version
+        label = setting_label(source)
+        via = "" if own else f" (used for the {API_NAMES[api]} since {setting_label(key)} is empty)"
+        fix = f"Set {setting_label(key)} (environment: {VERSION_ENV[key]}) to {DEFAULT_GRAPH_VERSION}."
+        if parse_version(version) is None:
+            if (source, version) not in seen:
+                issues.append(
+                    Error(
+                        f"{label} is {version!r}; Graph API versions look like 'v27.0'.",
+                        hint=f"Set {label} (environment: {VERSION_ENV[source]}) to a version such as "
+                        f"{DEFAULT_GRAPH_VERSION!r}.",
+                        id="whatsapp_leads.E012",
+                    )
+                )
+            seen.add((source, version))
+            continue
+        end = expiry(version, api=api)
+        if end is None:
+            continue
+        when = end.on.isoformat() if end.exact else f"{end.on.isoformat()} at the latest"
+        if end.expired(today):
+            issues.append(
+                Warning(
+                    f"{label} is {version!r}{via}; Meta stopped serving {version} for the {API_NAMES[api]} "
+                    f"after {when}, so those calls fail.",
+                    hint=fix,
+                    id="whatsapp_leads.W006",
+                )
+            )
+        elif end.on - today <= timedelta(days=EXPIRY_WARNING_DAYS):
+            issues.append(
+                Warning(
+                    f"{label} is {version!r}{via}; Meta stops serving {version} for the {API_NAMES[api]} "
+                    f"after {when}.",
+                    hint=fix,
+                    id="whatsapp_leads.W007",
+                )
+            )
+    return issues
+
+
+@register()
+def check_graph_versions(app_configs: Any = None, **kwargs: Any) -> list:
+    return graph_version_issues(today=timezone.now().date())
+
+
+# --- beat schedule ---------------------------------------------------------------------------------
+
+
+@register()
+def check_beat_intervals(app_configs: Any = None, **kwargs: Any) -> list:
+    """The intervals whatsapp_leads.schedule reads when the host's Celery app starts."""
+    from .schedule import JOBS, interval
+
+    issues: list = []
+    for _entry, _task, key in JOBS.values():
+        try:
+            interval(key)
+        except ValueError as exc:
+            issues.append(
+                Error(
+                    str(exc),
+                    hint=f"Set {setting_label(key)} to a number of seconds, or 0 to leave the job out.",
+                    id="whatsapp_leads.E013",
+                )
+            )
     return issues

@@ -1,8 +1,9 @@
 """One settings object for the app, in the manner of DRF's ``api_settings``.
 
 Hosts set a single ``WHATSAPP_LEADS`` dict; anything they leave out takes the default below.
-Values named in ``IMPORT_STRINGS`` are dotted paths resolved on first use, so a host can swap a
-class without forking. The cache is dropped on ``setting_changed`` so ``override_settings`` works.
+Values named in ``IMPORT_STRINGS`` are dotted paths (or lists of them) resolved on first use, so a
+host can swap a class without forking; a path that does not import raises ``ImproperlyConfigured``
+naming the key. The cache is dropped on ``setting_changed`` so ``override_settings`` works.
 """
 
 from __future__ import annotations
@@ -10,10 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 SETTING_NAME = "WHATSAPP_LEADS"
+
+# Meta's Graph API: the one place its address and the default version are written. v27.0 is the
+# current Graph and Marketing API version (released 4 Nov 2026); graph/versions.py has the
+# expiry dates the system checks compare against.
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v27.0"
 
 DEFAULTS: dict[str, Any] = {
     # App secrets that may sign webhooks (several while a secret is being rotated).
@@ -27,8 +35,14 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_OWNER": "",
     # Marketing / Conversions API.
     "META_ACCESS_TOKEN": "",
-    "META_GRAPH_URL": "https://graph.facebook.com",
-    "META_GRAPH_VERSION": "v25.0",
+    # Graph API address and version. The version may be set per API, because Meta retires
+    # Marketing API versions sooner than the rest of the Graph API: CLOUD_API_VERSION (WhatsApp
+    # Cloud API: media, sending, templates) and MARKETING_API_VERSION (Marketing/Insights and
+    # Conversions APIs); empty means META_GRAPH_VERSION.
+    "META_GRAPH_URL": DEFAULT_GRAPH_URL,
+    "META_GRAPH_VERSION": DEFAULT_GRAPH_VERSION,
+    "CLOUD_API_VERSION": "",
+    "MARKETING_API_VERSION": "",
     "META_AD_ACCOUNT_IDS": [],
     # Region used to read numbers that arrive without a country code.
     "DEFAULT_PHONE_REGION": "IN",
@@ -49,6 +63,11 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF_MAX_SECONDS": 3600,
     # The sweep re-queues events still pending after this many seconds.
     "SWEEP_PENDING_AFTER_SECONDS": 300,
+    # The beat schedule the app offers (whatsapp_leads.schedule): how often the sweep and the
+    # campaign sync run, in seconds; 0 leaves the job out of the schedule. The sweep is cheap (three
+    # indexed queries) and is what hands events back after a broker outage, so it runs often.
+    "SWEEP_INTERVAL_SECONDS": 10,
+    "CAMPAIGN_SYNC_INTERVAL_SECONDS": 3600,
     # How long the webhook view may spend trying to publish to the broker before giving up.
     "PUBLISH_MAX_RETRIES": 1,
     # Queue for processing tasks.
@@ -74,11 +93,41 @@ DEFAULTS: dict[str, Any] = {
     "OFF_HOURS_ROUTING": "next_on_duty",
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
-    # Messaging providers (import strings of Provider subclasses); each gets /whatsapp/webhook/<name>/.
+    # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);
+    # each one's webhook is /whatsapp/webhook/<name>/.
     "PROVIDERS": ["whatsapp_leads.providers.meta.MetaProvider"],
 }
 
-IMPORT_STRINGS = ("ADAPTER",)
+# Keys whose value is a dotted path, or a list of them, resolved on first attribute access.
+IMPORT_STRINGS = ("ADAPTER", "PROVIDERS")
+
+
+def setting_label(name: str) -> str:
+    """How a key is named in messages: ``WHATSAPP_LEADS['ADAPTER']``."""
+    return f"{SETTING_NAME}[{name!r}]"
+
+
+def import_from_setting(value: Any, *, setting: str) -> Any:
+    """Resolve one dotted path named by ``setting``; anything not a string is returned as is.
+
+    The error names the setting, so a typo in a host's settings reads as
+    ``WHATSAPP_LEADS['ADAPTER']: could not import 'x.y': No module named 'x'``.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{setting}: could not import {value!r}: {exc}") from exc
+
+
+def perform_import(value: Any, *, name: str) -> Any:
+    """The value of import-string key ``name`` resolved: one object, or a list for a list."""
+    if isinstance(value, list | tuple):
+        return [
+            import_from_setting(item, setting=f"{setting_label(name)}[{i}]") for i, item in enumerate(value)
+        ]
+    return import_from_setting(value, setting=setting_label(name))
 
 
 class AppSettings:
@@ -91,7 +140,9 @@ class AppSettings:
 
     @property
     def user_settings(self) -> dict[str, Any]:
-        return getattr(settings, SETTING_NAME, {}) or {}
+        """The host's dict; anything else reads as empty (system check E004 reports it)."""
+        value = getattr(settings, SETTING_NAME, {})
+        return value if isinstance(value, dict) else {}
 
     def __getattr__(self, name: str) -> Any:
         if name not in self.defaults:
@@ -99,10 +150,34 @@ class AppSettings:
         if name in self._cache:
             return self._cache[name]
         value = self.user_settings.get(name, self.defaults[name])
-        if name in self.import_strings and isinstance(value, str):
-            value = import_string(value)
+        if name in self.import_strings:
+            value = perform_import(value, name=name)
         self._cache[name] = value
         return value
+
+    def raw(self, name: str) -> Any:
+        """The value as the host wrote it (or the default), import strings unresolved; for checks."""
+        return self.user_settings.get(name, self.defaults[name])
+
+    @property
+    def graph_url(self) -> str:
+        """The Graph API's base URL (``META_GRAPH_URL``; an empty value means Meta's)."""
+        return (self.META_GRAPH_URL or DEFAULT_GRAPH_URL).rstrip("/")
+
+    @property
+    def graph_version(self) -> str:
+        """``META_GRAPH_VERSION``, the version every API uses unless given its own."""
+        return (self.META_GRAPH_VERSION or DEFAULT_GRAPH_VERSION).strip()
+
+    @property
+    def cloud_api_version(self) -> str:
+        """Version for the WhatsApp Cloud API (media, sending, templates)."""
+        return (self.CLOUD_API_VERSION or "").strip() or self.graph_version
+
+    @property
+    def marketing_api_version(self) -> str:
+        """Version for the Marketing (Insights) and Conversions APIs, which Meta retires sooner."""
+        return (self.MARKETING_API_VERSION or "").strip() or self.graph_version
 
     @property
     def app_secrets(self) -> list[str]:

@@ -20,8 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from whatsapp_leads.conf import DEFAULT_GRAPH_VERSION
+
 TOKEN = "test-meta-access-token"
-VERSION = "v25.0"
+VERSION = DEFAULT_GRAPH_VERSION  # a client built with the defaults reaches the fake
 QUIET_USAGE = {"X-App-Usage": json.dumps({"call_count": 3, "total_time": 2, "total_cputime": 1})}
 _trace = itertools.count(1)
 

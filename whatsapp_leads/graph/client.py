@@ -19,13 +19,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..conf import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
 from .errors import GraphAPIError, GraphNotConfigured
 from .usage import Usage, read_usage
+from .versions import Api
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_GRAPH_URL = "https://graph.facebook.com"
-DEFAULT_VERSION = "v25.0"
 # (connect, read) seconds: Graph answers in well under a second; a stuck socket must not hang a worker.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 USER_AGENT = "whatsapp-leads"
@@ -37,15 +36,28 @@ def redact(text: str) -> str:
     return _TOKEN_IN_TEXT.sub(r"\1***", text)
 
 
-def configured_token() -> str:
-    """The Marketing API token: ``META_ACCESS_TOKEN``, else the Cloud API's ``ACCESS_TOKEN``."""
+def configured_token(api: Api | str = Api.MARKETING) -> str:
+    """The token for ``api``.
+
+    Marketing (and Conversions) API: ``META_ACCESS_TOKEN``, else the Cloud API's ``ACCESS_TOKEN``.
+    Cloud API: ``ACCESS_TOKEN`` only, since a Marketing token has no WhatsApp permissions.
+    """
     from ..conf import app_settings
 
+    if Api(api) is Api.CLOUD:
+        return (app_settings.ACCESS_TOKEN or "").strip()
     return (app_settings.META_ACCESS_TOKEN or app_settings.ACCESS_TOKEN or "").strip()
 
 
-def is_configured() -> bool:
-    return bool(configured_token())
+def configured_version(api: Api | str = Api.MARKETING) -> str:
+    """``CLOUD_API_VERSION`` / ``MARKETING_API_VERSION``, each falling back to ``META_GRAPH_VERSION``."""
+    from ..conf import app_settings
+
+    return app_settings.cloud_api_version if Api(api) is Api.CLOUD else app_settings.marketing_api_version
+
+
+def is_configured(api: Api | str = Api.MARKETING) -> bool:
+    return bool(configured_token(api))
 
 
 class GraphClient:
@@ -56,7 +68,7 @@ class GraphClient:
         access_token: str,
         *,
         base_url: str = DEFAULT_GRAPH_URL,
-        version: str = DEFAULT_VERSION,
+        version: str = DEFAULT_GRAPH_VERSION,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         max_retries: int = 4,
         backoff: float = 1.0,
@@ -93,15 +105,26 @@ class GraphClient:
         )
 
     @classmethod
-    def from_settings(cls, **options: Any) -> GraphClient:
-        """A client for ``WHATSAPP_LEADS``' URL, version and token; ``GraphNotConfigured`` without a token."""
+    def from_settings(cls, *, api: Api | str = Api.MARKETING, **options: Any) -> GraphClient:
+        """A client for one API with ``WHATSAPP_LEADS``' URL, that API's version and token.
+
+        ``api="marketing"`` (the default) for ad, insights and conversions calls, ``api="cloud"``
+        for the WhatsApp Cloud API (media, sending, templates). ``GraphNotConfigured`` without a
+        token, before any request.
+        """
         from ..conf import app_settings
 
-        token = configured_token()
+        api = Api(api)
+        token = configured_token(api)
         if not token:
+            if api is Api.CLOUD:
+                raise GraphNotConfigured(
+                    "No WhatsApp access token is configured: set WHATSAPP_ACCESS_TOKEN "
+                    "(WHATSAPP_LEADS['ACCESS_TOKEN']) to use the Cloud API."
+                )
             raise GraphNotConfigured()
-        options.setdefault("base_url", app_settings.META_GRAPH_URL or DEFAULT_GRAPH_URL)
-        options.setdefault("version", app_settings.META_GRAPH_VERSION or DEFAULT_VERSION)
+        options.setdefault("base_url", app_settings.graph_url)
+        options.setdefault("version", configured_version(api))
         return cls(token, **options)
 
     def __enter__(self) -> GraphClient:

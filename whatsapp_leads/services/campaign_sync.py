@@ -19,7 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..graph import GraphAPIError, GraphClient, GraphNotConfigured, is_configured
+from ..graph import Api, GraphAPIError, GraphClient, GraphNotConfigured, is_configured
 from ..graph.marketing import (
     AdInfo,
     AdSetInfo,
@@ -127,7 +127,7 @@ def schedule_ad_lookup(ad_id: str) -> bool:
     Never raises: the lead is already stored, and an ad missed here is looked up by the hourly
     sync (``queue_lost_lookups``). Without a token there is nobody to ask, so nothing is queued.
     """
-    if not is_configured():
+    if not is_configured(Api.MARKETING):
         return False
     return publish(LOOKUP_AD, ad_id, what=f"the lookup of ad {ad_id}")
 
@@ -138,7 +138,7 @@ def look_up_after_commit(ad_id: str) -> None:
     Without a token nothing is registered at all, so hosts that do not use the Marketing API see
     no extra work.
     """
-    if is_configured():
+    if is_configured(Api.MARKETING):
         transaction.on_commit(lambda: schedule_ad_lookup(ad_id))
 
 
@@ -163,7 +163,7 @@ def lookup_ad(ad_id: str, *, client: GraphClient | None = None, attempt: int = 0
     if ad is None:
         return Outcome(status="missing")
     try:
-        client = client or GraphClient.from_settings(max_retries=0)
+        client = client or GraphClient.from_settings(api=Api.MARKETING, max_retries=0)
         info = fetch_ad(ad_id, client=client)
     except GraphNotConfigured as error:
         _record_failure(ad, error, asked=False)  # looked up by the hourly sync once a token is set
@@ -334,7 +334,7 @@ def sync_accounts(
     before any call to Meta.
     """
     wanted = [normalize_account_id(a) for a in accounts] if accounts is not None else configured_accounts()
-    client = client or GraphClient.from_settings()
+    client = client or GraphClient.from_settings(api=Api.MARKETING)
     report = SyncReport(accounts=wanted)
     for position, account_id in enumerate(wanted, start=1):
         try:
@@ -361,7 +361,7 @@ def queue_lost_lookups(*, limit: int = 100) -> int:
 
 def scheduled_sync() -> dict[str, Any]:
     """The beat job: sync every configured account; without a token or accounts, log and do nothing."""
-    if not is_configured():
+    if not is_configured(Api.MARKETING):
         logger.info("campaign sync skipped: no Meta access token (set META_ACCESS_TOKEN)")
         return {"skipped": "no access token"}
     try:

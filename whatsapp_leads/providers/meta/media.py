@@ -18,6 +18,7 @@ import requests
 
 from ...conf import app_settings
 from ...graph import GraphAPIError, GraphClient
+from ...graph.versions import Api
 from ..base import MediaError, MediaFile
 
 CHUNK_BYTES = 64 * 1024
@@ -73,16 +74,10 @@ def _stream_to(response: requests.Response, target: IO[bytes], *, limit: int) ->
 
 
 def _client() -> GraphClient:
-    token = (app_settings.ACCESS_TOKEN or "").strip()
-    if not token:
+    if not (app_settings.ACCESS_TOKEN or "").strip():
         raise MediaError("no WhatsApp access token is configured: set WHATSAPP_ACCESS_TOKEN", retryable=False)
-    return GraphClient(
-        token,
-        base_url=app_settings.META_GRAPH_URL,
-        version=app_settings.META_GRAPH_VERSION,
-        max_retries=0,  # Celery retries with backoff; a worker never sleeps on Meta
-        max_wait=0,
-    )
+    # Celery retries with backoff; a worker never sleeps on Meta.
+    return GraphClient.from_settings(api=Api.CLOUD, max_retries=0, max_wait=0)
 
 
 def fetch_media(media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:

@@ -30,7 +30,6 @@ class Contact:
 
     wa_id: str = ""
     user_id: str = ""
-    parent_user_id: str = ""
     username: str = ""
     name: str = ""
 
@@ -66,9 +65,6 @@ class Media:
     sha256: str = ""
     caption: str = ""
     filename: str = ""
-    url: str = ""
-    voice: bool = False
-    animated: bool = False
 
 
 @dataclass(**FROZEN)
@@ -76,7 +72,6 @@ class MessageContext:
     """What a message replies to or how it was forwarded."""
 
     replied_to: str = ""
-    replied_from: str = ""
     forwarded: bool = False
     frequently_forwarded: bool = False
     referred_product: dict[str, Any] | None = None
@@ -90,7 +85,6 @@ class ErrorDetail:
     title: str = ""
     message: str = ""
     details: str = ""
-    href: str = ""
 
 
 @dataclass(**FROZEN)
@@ -150,8 +144,6 @@ class MessageStatus:
     recipient_id: str = ""
     recipient_user_id: str = ""
     errors: tuple[ErrorDetail, ...] = ()
-    pricing: dict[str, Any] | None = None
-    conversation: dict[str, Any] | None = None
     biz_opaque_callback_data: str = ""
     billing: Billing | None = None
     raw: dict[str, Any] = field(default_factory=dict)
@@ -174,7 +166,7 @@ class IdentityChange:
     """A WhatsApp user's number or business-scoped user id changed.
 
     ``previous_*`` find the lead; a non-empty ``new_*`` replaces that identity. Announced by a
-    ``system`` message (``message_wamid`` set) or by the ``user_id_update`` field.
+    ``system`` message or by the ``user_id_update`` field.
     """
 
     business: Business
@@ -185,7 +177,6 @@ class IdentityChange:
     new_user_id: str = ""
     detail: str = ""
     timestamp: datetime | None = None
-    message_wamid: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
 

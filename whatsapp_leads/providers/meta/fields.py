@@ -92,7 +92,7 @@ def _consent_contact(item: dict[str, Any], contacts: list[Any]) -> Contact:
     wa_id, user_id = coerce.text(item.get("wa_id")), coerce.text(item.get("user_id"))
     if not (wa_id or user_id) and len(contacts) == 1 and isinstance(contacts[0], dict):
         wa_id, user_id = coerce.text(contacts[0].get("wa_id")), coerce.text(contacts[0].get("user_id"))
-    return Contact(wa_id=wa_id, user_id=user_id, parent_user_id=coerce.text(item.get("parent_user_id")))
+    return Contact(wa_id=wa_id, user_id=user_id)
 
 
 def user_preferences(value: dict[str, Any], *, business: Business, path: str) -> Iterator[Update]:

@@ -38,14 +38,13 @@ def system_sender(raw: dict[str, Any], sender: Contact) -> Contact:
     return Contact(
         wa_id=sender.wa_id,
         user_id=user_id,
-        parent_user_id=coerce.text(system.get("previous_parent_user_id")) or sender.parent_user_id,
         username=sender.username,
         name=sender.name,
     )
 
 
 def system_identity_change(
-    raw: dict[str, Any], *, sender: Contact, business: Business, wamid: str, timestamp: datetime
+    raw: dict[str, Any], *, sender: Contact, business: Business, timestamp: datetime
 ) -> IdentityChange | None:
     """The identity move a ``system`` message announces; None for other system messages."""
     system = _system(raw)
@@ -63,7 +62,6 @@ def system_identity_change(
         new_user_id=new_user_id if new_user_id != sender.user_id else "",
         detail=coerce.text(system.get("body")),
         timestamp=timestamp,
-        message_wamid=wamid,
         raw=system,
     )
     return change if change.new_wa_id or change.new_user_id else None

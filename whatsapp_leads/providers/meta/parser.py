@@ -60,7 +60,6 @@ def parse_contact(raw: dict[str, Any]) -> Contact:
     return Contact(
         wa_id=coerce.required_text(raw.get("wa_id")),
         user_id=coerce.required_text(raw.get("user_id")),
-        parent_user_id=coerce.required_text(raw.get("parent_user_id")),
         username=coerce.required_text(profile.get("username")),
         name=coerce.required_text(profile.get("name")),
     )
@@ -100,9 +99,6 @@ def parse_media(kind: str, raw: Any) -> Media | None:
         sha256=coerce.required_text(raw.get("sha256")),
         caption=coerce.required_text(raw.get("caption")),
         filename=coerce.required_text(raw.get("filename")),
-        url=coerce.required_text(raw.get("url")),
-        voice=raw.get("voice") is True,
-        animated=raw.get("animated") is True,
     )
 
 
@@ -113,7 +109,6 @@ def parse_context(raw: Any) -> MessageContext | None:
     product = raw.get("referred_product")
     return MessageContext(
         replied_to=coerce.required_text(raw.get("id")),
-        replied_from=coerce.required_text(raw.get("from")),
         forwarded=raw.get("forwarded") is True,
         frequently_forwarded=raw.get("frequently_forwarded") is True,
         referred_product=product if isinstance(product, dict) else None,
@@ -132,7 +127,6 @@ def parse_errors(raw: Any) -> tuple[ErrorDetail, ...]:
                 title=coerce.required_text(item.get("title")),
                 message=coerce.required_text(item.get("message")),
                 details=coerce.required_text(data.get("details")) if isinstance(data, dict) else "",
-                href=coerce.required_text(item.get("href")),
             )
         )
     return tuple(errors)
@@ -163,7 +157,6 @@ def _sender(raw: dict[str, Any], contacts: dict[str, Contact], ordered: list[Con
     return Contact(
         wa_id=wa_id or profile.wa_id,
         user_id=user_id or profile.user_id,
-        parent_user_id=coerce.required_text(raw.get("from_parent_user_id")) or profile.parent_user_id,
         username=profile.username,
         name=profile.name,
     )
@@ -211,7 +204,6 @@ def parse_message_updates(
         message.raw,
         sender=message.contact,
         business=business,
-        wamid=message.wamid,
         timestamp=message.timestamp,
     )
     return [message, change] if change else [message]
@@ -233,8 +225,6 @@ def parse_status(raw: Any, business: Business) -> MessageStatus:
         recipient_id=coerce.required_text(raw.get("recipient_id")),
         recipient_user_id=coerce.required_text(raw.get("recipient_user_id")),
         errors=parse_errors(raw.get("errors")),
-        pricing=pricing if isinstance(pricing, dict) else None,
-        conversation=conversation if isinstance(conversation, dict) else None,
         biz_opaque_callback_data=coerce.required_text(raw.get("biz_opaque_callback_data")),
         billing=parse_billing(pricing, conversation),
         raw=raw,

@@ -158,3 +158,26 @@ def manager():
 @pytest.fixture
 def superuser():
     return UserFactory(username="root", is_superuser=True)
+
+
+# --- shared per-concept fixtures: real workers, the fake Graph API --------------------------------
+
+
+@pytest.fixture
+def workers(request, transactional_db):
+    """Real Celery workers on the test database, consuming from the test Redis the view publishes to."""
+    from tests.support.procs import Workers
+
+    with Workers(request=request) as started:
+        yield started
+
+
+@pytest.fixture
+def fake_graph(settings):
+    """A local fake of Meta's Graph API, served on a free port, with the app's settings pointed at it."""
+    from tests.support.fake_graph import FakeGraph, point_settings_at
+
+    fake = FakeGraph()
+    with fake.serve():
+        point_settings_at(settings, fake)
+        yield fake

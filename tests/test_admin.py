@@ -18,6 +18,7 @@ from tests.support.factories import (
     WebhookEventFactory,
 )
 from tests.support.people import LEAD_PERMS, logged_in, staff
+from tests.support.world import T0
 from whatsapp_leads.adapter import LeadAdapter
 from whatsapp_leads.admin.transcript import build_transcript
 from whatsapp_leads.models import (
@@ -47,8 +48,6 @@ from whatsapp_leads.simulation import (
 )
 
 pytestmark = pytest.mark.django_db
-
-T0 = 1749416383  # Meta's sample timestamp; messages below are spaced a minute apart from it
 
 
 # --- people ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from tests.support.factories import (
     UserFactory,
 )
 from tests.support.people import LEAD_PERMS, staff
+from tests.support.world import T0
 from whatsapp_leads.models import Lead, LeadAssignment, WebhookEvent
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.permissions import can_reassign_leads, can_see_all_leads, visible_leads
@@ -44,7 +45,6 @@ from whatsapp_leads.simulation import (
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "rep-password-123"  # tests.support.factories.UserFactory's
-T0 = 1749416383  # Meta's sample timestamp
 
 
 # --- people and clients --------------------------------------------------------------------------

@@ -6,13 +6,11 @@ import pytest
 
 from tests.support.delivery import deliver
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
+from tests.support.world import AD_ID, T0
 from whatsapp_leads.models import Campaign, Lead, LeadAssignment
 from whatsapp_leads.simulation import inbound
 
 pytestmark = pytest.mark.django_db
-
-AD_ID = "120226305854810726"
-T0 = 1749416383
 
 
 def new_lead_from_ad(n: int, *, ad_id: str = AD_ID) -> Lead:

@@ -16,6 +16,7 @@ import redis
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
 from tests.support.procs import REDIS_URL, Workers, publishing_to, wait_for
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.world import AD_ID
 from whatsapp_leads.models import Lead, WebhookEvent
 from whatsapp_leads.services.inbox import sweep
 from whatsapp_leads.simulation import inbound
@@ -26,8 +27,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
-
-AD_ID = "120226305854810726"
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from tests.support.fake_graph import (
     server_error,
     unknown_object,
 )
+from tests.support.world import AD_ID
 from whatsapp_leads.graph import GraphClient
 from whatsapp_leads.models import Ad, AdSet, Campaign, Lead, LeadAssignment, WebhookEvent
 from whatsapp_leads.services import campaign_sync
@@ -41,7 +42,6 @@ from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.simulation import dumps, inbound
 from whatsapp_leads.tasks import lookup_ad, sync_campaigns
 
-AD_ID = "120226305854810726"
 CAMPAIGN_ID = "120226305854800001"
 ADSET_ID = "120226305854800101"
 
@@ -79,12 +79,9 @@ def build_world(fake: FakeGraph) -> None:
 
 
 @pytest.fixture
-def graph(settings):
-    fake = FakeGraph()
-    build_world(fake)
-    with fake.serve():
-        point_settings_at(settings, fake)
-        yield fake
+def graph(fake_graph):
+    build_world(fake_graph)
+    return fake_graph
 
 
 def receive_ad_click(ad_id: str = AD_ID, *, wa_id: str = "919876543210") -> Lead:

@@ -10,31 +10,20 @@ from collections import Counter
 
 import pytest
 
-from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, WebhookEventFactory
-from tests.support.procs import Racers, Workers, database_url, wait_for
+from tests.support.factories import WebhookEventFactory
+from tests.support.procs import Racers, database_url, wait_for
+from tests.support.world import AD_ID, campaign_with_team
 from whatsapp_leads.models import Conversation, Lead, LeadAssignment, Message, WebhookEvent
 from whatsapp_leads.queueing import PROCESS_EVENT, publish
 from whatsapp_leads.simulation import dumps, inbound
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-AD_ID = "120226305854810726"
-
 
 @pytest.fixture
 def campaign():
     """A campaign with three active reps and the ad the payloads come from."""
-    campaign = CampaignFactory(name="Gold loans")
-    for _ in range(3):
-        CampaignMemberFactory(campaign=campaign)
-    AdFactory(meta_id=AD_ID, campaign=campaign)
-    return campaign
-
-
-@pytest.fixture
-def workers(request, transactional_db):
-    with Workers(request=request) as started:
-        yield started
+    return campaign_with_team("Gold loans")
 
 
 def _store(payload: dict) -> WebhookEvent:

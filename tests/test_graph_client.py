@@ -9,7 +9,6 @@ import pytest
 
 from tests.support.fake_graph import (
     FakeClock,
-    FakeGraph,
     Reply,
     business_usage,
     ok,
@@ -18,22 +17,19 @@ from tests.support.fake_graph import (
     server_error,
     unavailable_html,
 )
+from tests.support.world import AD_ID
 from whatsapp_leads.graph import GraphAPIError, GraphClient, GraphNotConfigured
 from whatsapp_leads.graph.marketing import ad_set_pages, fetch_ad
 
-AD_ID = "120226305854810726"
-
 
 @pytest.fixture
-def graph():
-    fake = FakeGraph()
-    fake.add_campaign("120226305854800001", name="Home loans – Diwali", account="act_1001")
-    fake.add_adset(
+def graph(fake_graph):
+    fake_graph.add_campaign("120226305854800001", name="Home loans – Diwali", account="act_1001")
+    fake_graph.add_adset(
         "120226305854800101", name="Mumbai 25-45", campaign_id="120226305854800001", account="act_1001"
     )
-    fake.add_ad(AD_ID, name="Loan carousel v2", adset_id="120226305854800101", account="act_1001")
-    with fake.serve():
-        yield fake
+    fake_graph.add_ad(AD_ID, name="Loan carousel v2", adset_id="120226305854800101", account="act_1001")
+    return fake_graph
 
 
 @pytest.fixture

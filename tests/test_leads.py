@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.delivery import deliver
 from tests.support.factories import AdFactory, CampaignFactory
+from tests.support.world import T0
 from whatsapp_leads.models import Ad, Conversation, Lead, Message
 from whatsapp_leads.simulation import (
     PHONE_NUMBER_ID,
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.django_db
 
 PAYLOADS = Path(__file__).parent / "payloads"
 KINDS = json.loads((PAYLOADS / "message_kinds.json").read_text(encoding="utf-8"))
-T0 = 1749416383  # Meta's sample timestamp: 2025-06-08 20:59:43 UTC
 
 
 def from_user(*messages: dict, wa_id: str = "919876543210", name: str = "Asha Verma", user_id=None) -> dict:

@@ -14,6 +14,7 @@ from tests.support.delivery import deliver as process_ok
 from tests.support.delivery import process
 from tests.support.factories import ConversationFactory, MessageFactory
 from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message, variant
+from tests.support.world import AD_ID
 from whatsapp_leads.models import AccountEvent, Lead, Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.services.conversations import record_outbound
@@ -22,8 +23,6 @@ from whatsapp_leads.signals import account_event_received
 from whatsapp_leads.simulation import PHONE_NUMBER_ID
 
 pytestmark = pytest.mark.django_db
-
-AD_ID = "120226305854810726"
 
 
 def stored(payload: dict, index: int = 0) -> Message:

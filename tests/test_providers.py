@@ -12,6 +12,7 @@ from tests.conftest import APP_SECRET
 from tests.support.echo_provider import ECHO_NUMBER, PATH, echo_sign
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, WebhookEventFactory
 from tests.support.provider_security import ProviderSecurityCases
+from tests.support.world import AD_ID
 from whatsapp_leads.models import Lead, Message, WebhookEvent
 from whatsapp_leads.providers.meta.signature import sign
 from whatsapp_leads.providers.registry import UnknownProvider, all_providers, get_provider
@@ -19,7 +20,6 @@ from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.simulation import dumps, inbound
 
 META = "whatsapp_leads.providers.meta.MetaProvider"
-AD_ID = "120226305854810726"
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from tests.support.factories import (
     WebhookEventFactory,
 )
 from tests.support.procs import Racers, database_url
+from tests.support.world import AD_ID
 from whatsapp_leads.models import Campaign, Lead, LeadAssignment, WebhookEvent
 from whatsapp_leads.simulation import dumps, inbound
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-AD_ID = "120226305854810726"
 PROCESSES = 4
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 
 from tests.support.factories import LeadFactory, UserFactory, WebhookEventFactory
+from tests.support.world import T0
 from tests.test_processing import two_users_one_broken
 from whatsapp_leads import signals
 from whatsapp_leads.models import Lead, Message
@@ -29,7 +30,6 @@ from whatsapp_leads.simulation import (
 
 pytestmark = pytest.mark.django_db
 
-T0 = 1749416383
 LEAD_SIGNALS = ("lead_created", "lead_assigned", "message_received")
 
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
-from tests.support.procs import Workers, wait_for
+from tests.support.procs import wait_for
+from tests.support.world import AD_ID, campaign_with_team
 from whatsapp_leads.models import Lead, LeadAssignment, Message, WebhookEvent
 from whatsapp_leads.simulation import inbound
 
@@ -23,24 +23,13 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-AD_ID = "120226305854810726"
 TIMEOUT = 30.0
 
 
 @pytest.fixture
-def workers(request, transactional_db):
-    with Workers(request=request) as started:
-        yield started
-
-
-@pytest.fixture
 def campaign():
-    """A campaign with three reps, and the ad the payloads' referral points at."""
-    campaign = CampaignFactory(name="Home loans Q3")
-    for _ in range(3):
-        CampaignMemberFactory(campaign=campaign)
-    AdFactory(meta_id=AD_ID, campaign=campaign)
-    return campaign
+    """A campaign with three active reps and the ad the payloads come from."""
+    return campaign_with_team("Home loans Q3")
 
 
 def _processed(count: int):

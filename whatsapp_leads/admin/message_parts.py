@@ -36,7 +36,9 @@ def _media(message: Message, *, site: str) -> dict[str, Any]:
 
 
 def _quote(message: Message) -> str:
-    if message.reply_to_id and message.reply_to is not None:
+    """The quoted message's text; never another lead's (a link stored before replies were per lead)."""
+    quoted = message.reply_to if message.reply_to_id else None
+    if quoted is not None and quoted.conversation.lead_id == message.conversation.lead_id:
         text = message.reply_to.text or f"[{message.reply_to.type}]"
         return text if len(text) <= QUOTE_CHARS else f"{text[: QUOTE_CHARS - 1]}…"
     return "a message not stored here" if message.reply_to_wamid else ""

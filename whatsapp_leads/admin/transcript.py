@@ -103,7 +103,7 @@ def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "
 
     ``site``: the admin site's URL namespace, for the links to the lead's files.
     """
-    messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to")
+    messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to__conversation")
     total = messages.count()
     # Meta's times are whole seconds: within one, the order the webhooks arrived in decides.
     # Our own messages have no webhook: within a second they come after the user's, on every database.

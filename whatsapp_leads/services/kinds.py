@@ -58,13 +58,18 @@ def stored_fields(message: InboundMessage) -> dict[str, Any]:
 
 
 def link_replies(row: Message) -> None:
-    """Point the new message at the one it answers, and earlier-arrived replies at it."""
+    """Point the new message at the one it answers, and earlier-arrived replies at it.
+
+    Only within the row's own lead: ``context.id`` is whatever the sender's payload says, and a
+    wamid naming another lead's message must never put that lead's words on this lead's page.
+    """
+    same_lead = Message.objects.filter(conversation__lead_id=row.conversation.lead_id)
     if row.reply_to_wamid:
-        target = Message.objects.filter(wamid=row.reply_to_wamid).only("pk").first()
+        target = same_lead.filter(wamid=row.reply_to_wamid).only("pk").first()
         if target is not None:
             Message.objects.filter(pk=row.pk).update(reply_to=target)
             row.reply_to = target
-    Message.objects.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
+    same_lead.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
 
 
 def after_store(

@@ -13,6 +13,7 @@ from typing import Any
 from django.urls import reverse
 
 from ..models import Message
+from ..services.text_safety import printable_text
 
 INLINE_KINDS = ("image", "sticker")
 QUOTE_CHARS = 80
@@ -53,7 +54,10 @@ def _map_url(details: dict[str, Any]) -> str:
 
 def _answers(message: Message) -> tuple[tuple[str, str], ...]:
     form = message.form_response if isinstance(message.form_response, dict) else {}
-    return tuple((str(key), value if isinstance(value, str) else str(value)) for key, value in form.items())
+    return tuple(
+        (printable_text(str(key)), printable_text(value if isinstance(value, str) else str(value)))
+        for key, value in form.items()
+    )
 
 
 def kind_parts(message: Message, *, site: str = "admin") -> dict[str, Any]:

@@ -21,6 +21,7 @@ from ..models import WebhookEvent
 from ..parsing import InvalidUpdate, parse_payload
 from ..parsing.meta import PayloadError
 from .ingest import apply_update
+from .text_safety import UNSTORABLE_ESCAPE, storable
 
 logger = logging.getLogger(__name__)
 
@@ -35,21 +36,6 @@ class PermanentError(Exception):
     """The body can never be processed (not JSON, not a WhatsApp webhook): retrying will not help."""
 
 
-def _without_nul(value: object) -> object:
-    """``value`` with NUL characters replaced by U+FFFD, recursively (keys included).
-
-    PostgreSQL stores neither NUL in text nor ``\u0000`` in jsonb, so a message carrying one
-    would fail forever; the replacement keeps the rest of it readable.
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    return value
-
-
 def decode_body(event: WebhookEvent) -> object:
     body = event.body_bytes
     try:
@@ -58,8 +44,8 @@ def decode_body(event: WebhookEvent) -> object:
         raise PermanentError(f"body is not UTF-8 text: {exc}") from None
     except json.JSONDecodeError as exc:
         raise PermanentError(f"body is not valid JSON: {exc}") from None
-    # JSON can only carry NUL escaped, so the byte check keeps the common path free.
-    return _without_nul(payload) if b"\\u0000" in body else payload
+    # JSON can only carry NUL and lone surrogates escaped, so the byte check keeps the common path free.
+    return storable(payload) if UNSTORABLE_ESCAPE.search(body) else payload
 
 
 def backoff_seconds(attempts: int) -> int:

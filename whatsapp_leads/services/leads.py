@@ -30,12 +30,31 @@ def find_lead(contact: Contact, *, lock: bool = False) -> Lead | None:
     return matches[0] if matches else None
 
 
+# A collision means another worker committed one of the contact's ids a moment ago; looking again
+# sees its row. Two rounds converge (the second finds and, when needed, merges); a third is slack.
+ATTEMPTS = 3
+
+
 def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
     """The sender's lead, locked for this transaction, and whether it was created now.
 
-    Two workers racing on the same new user both try to insert; the unique identity constraints
-    make one of them fail, and that one finds and uses the winner's row.
+    Two workers may write the same identity at once: both insert the same new user, or one gives
+    a known lead its new business-scoped id while the other creates a lead by that id (Meta
+    withheld the number). The unique identity constraints let one through; the other's attempt
+    is rolled back to a savepoint and done again, and now finds the winner's lead: it uses it,
+    fills in the ids it was missing, or merges it with the lead the other id names (same person).
     """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _find_or_create(message)
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
     contact = message.contact
     lead = find_and_merge(contact, at=message.timestamp)
     if lead is not None:
@@ -58,12 +77,5 @@ def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
         last_message_at=message.timestamp,
     )
     get_adapter().populate_new_lead(lead, message)
-    try:
-        with transaction.atomic():
-            lead.save()
-    except IntegrityError:
-        lead = find_lead(contact, lock=True)
-        if lead is None:
-            raise
-        return lead, False
+    lead.save()
     return lead, True

@@ -14,6 +14,7 @@ from django.db import transaction
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import ErrorDetail, InboundMessage
 from . import flows, media
+from .fitting import fit
 
 
 def error_dicts(errors: tuple[ErrorDetail, ...]) -> list[dict[str, str]]:
@@ -32,7 +33,7 @@ def stored_fields(message: InboundMessage) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "details": message.details,
         "errors": error_dicts(message.errors),
-        "reply_to_wamid": replied_wamid(message)[:255],
+        "reply_to_wamid": fit(Message, "reply_to_wamid", replied_wamid(message)),  # a cut one matches nothing
     }
     context = message.context
     if context:
@@ -43,15 +44,15 @@ def stored_fields(message: InboundMessage) -> dict[str, Any]:
         )
     if message.media and message.media.id:
         fields.update(
-            media_sha256=message.media.sha256[:128],
+            media_sha256=fit(Message, "media_sha256", message.media.sha256),  # a cut one fails the check
             media_caption=message.media.caption,
-            media_filename=message.media.filename[:255],
+            media_filename=fit(Message, "media_filename", message.media.filename),
             media_status=Message.MediaStatus.PENDING,
         )
     if message.form:
         fields.update(
             form_response=message.form.answers,
-            flow_token=message.form.flow_token[:255],
+            flow_token=fit(Message, "flow_token", message.form.flow_token),
             form_error=message.form.error,
         )
     return fields

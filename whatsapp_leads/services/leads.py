@@ -8,6 +8,7 @@ from django.db.models import Q
 from ..adapter import get_adapter
 from ..models import Lead
 from ..parsing import Contact, InboundMessage
+from .fitting import exact, fit, fitted
 from .identity import find_and_merge, previous_owner, refresh_identity
 from .phones import to_e164
 
@@ -56,6 +57,8 @@ def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
 
 def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
     contact = message.contact
+    wa_id = exact(Lead, "wa_id", contact.wa_id, label="WhatsApp id")
+    user_id = exact(Lead, "user_id", contact.user_id, label="user id")
     lead = find_and_merge(contact, at=message.timestamp)
     if lead is not None:
         changed = refresh_identity(lead, contact, at=message.timestamp)
@@ -67,11 +70,10 @@ def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
         return lead, False
 
     lead = Lead(
-        wa_id=contact.wa_id or None,
-        user_id=contact.user_id or None,
-        username=contact.username[:100],
-        phone=to_e164(contact.wa_id) if contact.wa_id else "",
-        name=contact.name[:255],
+        wa_id=wa_id or None,
+        user_id=user_id or None,
+        phone=fit(Lead, "phone", to_e164(wa_id) if wa_id else ""),
+        **fitted(Lead, username=contact.username, name=contact.name),
         first_message=message.text,
         first_message_at=message.timestamp,
         last_message_at=message.timestamp,

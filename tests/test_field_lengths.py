@@ -234,3 +234,22 @@ def test_an_overlong_profile_name_is_cut_with_a_mark_and_kept_whole_in_the_paylo
     assert name.startswith(lead.name[:-1])
     body = json.loads(bytes(event.body))
     assert body["entry"][0]["changes"][0]["value"]["contacts"][0]["profile"]["name"] == name
+
+
+def test_overlong_names_from_the_marketing_api_are_cut_with_a_mark_on_ad_ad_set_and_campaign():
+    from whatsapp_leads.graph.marketing import AdInfo, AdSetInfo, CampaignInfo
+    from whatsapp_leads.models import AdSet
+    from whatsapp_leads.services.campaign_sync import apply_ad_info
+
+    long = "Diwali home-loan push " * 40
+    campaign = CampaignInfo(meta_id="120200000000000001", name=long, objective="O" * 100, status="S" * 50)
+    adset = AdSetInfo(meta_id="120200000000000002", name=long, destination_type="WHATSAPP", campaign=campaign)
+    ad = Ad.objects.create(meta_id="120200000000000003")
+
+    apply_ad_info(
+        AdInfo(meta_id=ad.meta_id, name=long, status="ACTIVE", adset=adset, campaign=campaign), ad=ad
+    )
+
+    for row in (Ad.objects.get(), AdSet.objects.get(), Campaign.objects.get()):
+        assert len(row.name) == 255 and row.name.endswith(MARK), type(row).__name__
+    assert Campaign.objects.get().objective.endswith(MARK)

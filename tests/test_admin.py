@@ -14,6 +14,7 @@ from tests.support.factories import (
     CampaignFactory,
     CampaignMemberFactory,
     LeadFactory,
+    MessageFactory,
     UserFactory,
     WebhookEventFactory,
 )
@@ -694,3 +695,14 @@ def test_transcript_orders_messages_of_the_same_second_by_arrival():
     lead = Lead.objects.get()
     texts = [line.text for line in build_transcript(lead).lines]
     assert texts == ["What documents do I need?", "My salary is 80k"]
+
+
+def test_a_stored_link_to_another_leads_message_is_not_quoted_on_my_page(superuser):
+    theirs = MessageFactory(text="Their private address is 12 Park Lane")
+    mine = MessageFactory(reply_to_wamid=theirs.wamid)
+    Message.objects.filter(pk=mine.pk).update(reply_to=theirs)  # as linked before replies were per lead
+
+    page = logged_in(superuser).get(change_url(mine.conversation.lead)).content.decode()
+
+    assert "12 Park Lane" not in page
+    assert "In reply to: a message not stored here" in page

@@ -125,3 +125,18 @@ def test_an_older_form_arriving_late_does_not_overwrite_a_newer_one(flow_map):
     process_ok(form({"flow_token": "lead_form:old", "city": "Pune"}, at=1749416400))
 
     assert Lead.objects.get().city == "Mumbai"
+
+
+def test_an_overlong_city_is_cut_with_a_mark_and_an_overlong_email_is_refused_by_name(flow_map):
+    city = "Pimpri-Chinchwad " * 20
+    email = "a" * 60 + "@" + ("b" * 60 + ".") * 4 + "com"  # 309 characters
+    payload = form({"flow_token": "lead_form:3", "email": email, "city": city})
+    process_ok(payload)
+
+    lead = Lead.objects.get()
+    assert len(lead.city) == 120 and lead.city.endswith("…") and city.startswith(lead.city[:-1])
+    assert lead.email == ""
+    assert stored(payload).form_error == (
+        "Some answers were not applied: email: the email address is longer than 254 characters"
+    )
+    assert stored(payload).form_response["city"] == city

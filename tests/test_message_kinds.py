@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.delivery import deliver as process_ok
 from tests.support.delivery import process
-from tests.support.factories import ConversationFactory, MessageFactory
+from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory
 from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message, variant
 from tests.support.world import AD_ID
 from whatsapp_leads.models import AccountEvent, Lead, Message, StatusUpdate, WebhookEvent
@@ -29,9 +29,17 @@ def stored(payload: dict, index: int = 0) -> Message:
     return Message.objects.get(wamid=message(payload, index)["id"])
 
 
+def users_lead() -> Lead:
+    """The fixtures' sender as a lead we already know, before any of their messages arrived."""
+    return LeadFactory(
+        wa_id=USER_WA_ID, phone=f"+{USER_WA_ID}", name="", first_message_at=None, last_message_at=None
+    )
+
+
 def our_message(**fields) -> Message:
-    """The outbound message the fixtures reply and react to."""
+    """The outbound message the fixtures reply and react to, in the fixtures' sender's thread."""
     fields.setdefault("status", "sent")
+    fields.setdefault("conversation", ConversationFactory(lead=users_lead(), phone_number_id=PHONE_NUMBER_ID))
     return MessageFactory(wamid=OUR_WAMID, direction=Message.Direction.OUTBOUND, **fields)
 
 
@@ -59,6 +67,39 @@ def test_reply_points_at_the_message_it_answers():
     row = stored(payload)
     assert row.reply_to == ours
     assert row.reply_to_wamid == OUR_WAMID
+
+
+def test_reply_naming_another_leads_message_links_nothing():
+    someone_else = MessageFactory(wamid=OUR_WAMID, text="Someone else's private words")
+    payload = load("text_reply")
+    process_ok(payload)
+
+    row = stored(payload)
+    assert row.conversation.lead != someone_else.conversation.lead
+    assert row.reply_to is None
+    assert row.reply_to_wamid == OUR_WAMID  # kept as sent, only never followed across leads
+
+
+def test_reaction_naming_another_leads_message_links_nothing():
+    MessageFactory(wamid=OUR_WAMID, direction=Message.Direction.OUTBOUND, status="sent")
+    process_ok(load("reaction"))
+
+    assert Message.objects.get(type="reaction").reply_to is None
+
+
+def test_another_leads_reply_that_arrived_first_is_not_linked_to_my_message():
+    payload = load("text_reply")
+    process_ok(payload)  # the fixtures' sender quotes OUR_WAMID before we stored it
+    mine = LeadFactory()
+    record_outbound(
+        mine,
+        wamid=OUR_WAMID,
+        text="For another lead",
+        business=Business(phone_number_id=PHONE_NUMBER_ID),
+        timestamp=datetime.fromtimestamp(1749416000, tz=UTC),
+    )
+
+    assert stored(payload).reply_to is None
 
 
 def test_reply_to_a_message_we_never_stored_keeps_the_replied_wamid():
@@ -468,7 +509,7 @@ def test_batched_post_with_several_kinds_statuses_and_an_error_stores_every_part
     assert event.update_count == 8
 
     lead = Lead.objects.get(wa_id=USER_WA_ID)
-    rows = Message.objects.filter(conversation__lead=lead).order_by("id")
+    rows = Message.objects.filter(conversation__lead=lead, direction=Message.Direction.INBOUND).order_by("id")
     assert [r.type for r in rows] == ["text", "image", "location", "reaction", "interactive"]
     assert lead.source_ad_id == AD_ID
     assert rows[1].media_status == Message.MediaStatus.PENDING

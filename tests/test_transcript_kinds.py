@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from tests.support.delivery import deliver as process_ok
-from tests.support.factories import MessageFactory, UserFactory
+from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory, UserFactory
 from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.services.media import download_media
+from whatsapp_leads.simulation import PHONE_NUMBER_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +41,16 @@ def page(settings, tmp_path) -> str:
         "META_GRAPH_URL": GRAPH,
         "META_GRAPH_VERSION": "v25.0",
     }
+    users_thread = ConversationFactory(
+        lead=LeadFactory(wa_id=USER_WA_ID, name="", first_message_at=None, last_message_at=None),
+        phone_number_id=PHONE_NUMBER_ID,
+    )
     MessageFactory(
-        wamid=OUR_WAMID, direction=Message.Direction.OUTBOUND, status="read", text="Our brochure, page 2"
+        wamid=OUR_WAMID,
+        conversation=users_thread,
+        direction=Message.Direction.OUTBOUND,
+        status="read",
+        text="Our brochure, page 2",
     )
     for name in KINDS:
         process_ok(load(name))

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from ..parsing.safe_text import TOO_DEEP, printable_text
+
 EMPTY = "-"
 
 
@@ -22,23 +24,45 @@ def safe_link(url: str, *, label: str | None = None) -> SafeString | str:
 
 
 def preformatted(text: str) -> SafeString | str:
-    """Multi-line text (errors, tracebacks, bodies) kept as written, escaped."""
+    """Multi-line text (errors, tracebacks, bodies) kept as written, escaped, always encodable."""
     if not text:
         return EMPTY
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', printable_text(text))
+
+
+def _indented(value: Any, *, sort_keys: bool = True) -> str | None:
+    """``value`` as indented JSON; None when it is nested deeper than the encoder recurses."""
+    try:  # a lone surrogate comes out raw here; preformatted shows it as the JSON escape it was
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=str)
+    except (RecursionError, ValueError, TypeError):  # TypeError: keys of mixed types cannot be sorted
+        return None
 
 
 def pretty_json(value: Any) -> SafeString | str:
-    """A JSON value indented for people; non-ASCII shown as written (Hindi names stay readable)."""
+    """A JSON value indented for people; non-ASCII shown as written (Hindi names stay readable).
+
+    Whatever a row holds renders: lone surrogates as escapes, a value too deep to indent compact.
+    """
     if value in (None, "", {}, []):
         return EMPTY
-    return preformatted(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str))
+    text = _indented(value)
+    if text is None:
+        try:
+            text = json.dumps(value, default=str)  # the C encoder: far deeper than the indenting one
+        except (RecursionError, ValueError):
+            text = TOO_DEEP
+    return preformatted(text)
 
 
 def pretty_body(raw: bytes) -> SafeString | str:
-    """A webhook body: indented when it is JSON, else the decoded text (undecodable bytes replaced)."""
+    """A webhook body: indented when it is JSON, else the raw text as stored.
+
+    Any stored body renders: undecodable bytes are replaced, lone surrogates shown as escapes, and
+    JSON nested too deeply to parse or indent is shown as the raw text.
+    """
     text = raw.decode("utf-8", errors="replace")
     try:
-        return preformatted(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
-    except ValueError:
-        return preformatted(text)
+        indented = _indented(json.loads(text), sort_keys=False)
+    except (ValueError, RecursionError):
+        indented = None
+    return preformatted(text if indented is None else indented)

@@ -13,6 +13,7 @@ from typing import Any
 from django.urls import reverse
 
 from ..models import Message
+from ..parsing.safe_text import printable_text
 
 INLINE_KINDS = ("image", "sticker")
 QUOTE_CHARS = 80
@@ -36,7 +37,9 @@ def _media(message: Message, *, site: str) -> dict[str, Any]:
 
 
 def _quote(message: Message) -> str:
-    if message.reply_to_id and message.reply_to is not None:
+    """The quoted message's text; never another lead's (a link stored before replies were per lead)."""
+    quoted = message.reply_to if message.reply_to_id else None
+    if quoted is not None and quoted.conversation.lead_id == message.conversation.lead_id:
         text = message.reply_to.text or f"[{message.reply_to.type}]"
         return text if len(text) <= QUOTE_CHARS else f"{text[: QUOTE_CHARS - 1]}…"
     return "a message not stored here" if message.reply_to_wamid else ""
@@ -51,7 +54,10 @@ def _map_url(details: dict[str, Any]) -> str:
 
 def _answers(message: Message) -> tuple[tuple[str, str], ...]:
     form = message.form_response if isinstance(message.form_response, dict) else {}
-    return tuple((str(key), value if isinstance(value, str) else str(value)) for key, value in form.items())
+    return tuple(
+        (printable_text(str(key)), printable_text(value if isinstance(value, str) else str(value)))
+        for key, value in form.items()
+    )
 
 
 def kind_parts(message: Message, *, site: str = "admin") -> dict[str, Any]:

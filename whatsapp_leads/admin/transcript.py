@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db.models import F
 
 from ..models import Lead, Message
+from ..parsing.safe_text import printable_text
 from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 from .message_parts import kind_parts
 
@@ -92,7 +93,7 @@ def line_for(message: Message, *, site: str = "admin") -> TranscriptLine:
         inbound=inbound,
         timestamp=message.timestamp,
         kind=message.type,
-        text=message_text(message),
+        text=printable_text(message_text(message)),
         ticks=ticks,
         status=status,
         status_class=f"wl-status-{message.status}" if not inbound else "",
@@ -107,7 +108,9 @@ def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "
 
     ``site``: the admin site's URL namespace, for the links to the lead's files.
     """
-    messages = Message.objects.filter(conversation__lead=lead).select_related("conversation", "reply_to")
+    messages = Message.objects.filter(conversation__lead=lead).select_related(
+        "conversation", "reply_to__conversation"
+    )
     total = messages.count()
     # Meta's times are whole seconds: within one, the order the webhooks arrived in decides.
     # Our own messages have no webhook: within a second they come after the user's, on every database.

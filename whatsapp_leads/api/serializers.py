@@ -12,14 +12,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from rest_framework import serializers
 
 from ..adapter import get_adapter
 from ..models import Ad, Campaign, Lead, LeadAssignment, Message
+from ..parsing.safe_text import printable
 from ..permissions import can_reassign_leads
 from ..services import assignment
 from ..services.campaign_stats import CampaignNumbers
+
+
+class PrintableJSONField(serializers.JSONField):
+    """A stored JSON value as the API shows it: any string a row holds encodes (``printable``)."""
+
+    def to_representation(self, value: Any) -> Any:
+        return printable(super().to_representation(value))
+
+
+class PrintableModelSerializer(serializers.ModelSerializer):
+    """Model serializer whose JSON columns cannot make an answer unencodable (a 500)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.JSONField: PrintableJSONField,
+    }
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -48,7 +65,7 @@ class AdSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(PrintableModelSerializer):
     """A lead in a list: who, where from, whose, and how far the conversation went."""
 
     owner = UserSummarySerializer(read_only=True, allow_null=True)
@@ -171,7 +188,7 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
         return lead
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(PrintableModelSerializer):
     """One line of the transcript; files are listed, not served (only the admin serves them)."""
 
     business_number = serializers.SerializerMethodField()

@@ -13,16 +13,13 @@ import json
 import re
 
 from .errors import PermanentError
+from .safe_text import storable
+
+__all__ = ["load_json", "storable"]
 
 # Escapes that can decode to an unstorable character: NUL, or any surrogate (pairs decode to one
 # character and are harmless, but telling them apart needs the decoded text).
 _RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(text: str) -> str:
-    """``text`` with NUL and lone surrogates replaced by U+FFFD."""
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _clean(value: object) -> object:

@@ -10,6 +10,7 @@ from django.db import transaction
 from ..models import AccountEvent, WebhookEvent
 from ..parsing import AccountNotice
 from ..signals import account_event_received
+from .fitting import fitted
 
 
 def fingerprint(notice: AccountNotice, event: WebhookEvent | None) -> str:
@@ -28,10 +29,13 @@ def record_notice(notice: AccountNotice, *, event: WebhookEvent | None = None) -
         fingerprint=fingerprint(notice, event),
         defaults={
             "webhook_event": event,
-            "field": notice.field[:64],
-            "event": notice.event[:64],
-            "waba_id": notice.business.waba_id[:64],
-            "summary": notice.summary[:500],
+            **fitted(
+                AccountEvent,
+                field=notice.field,
+                event=notice.event,
+                waba_id=notice.business.waba_id,
+                summary=notice.summary,
+            ),
             "payload": notice.raw,
             "occurred_at": notice.occurred_at,
         },

@@ -27,6 +27,7 @@ from ..adapter import get_adapter
 from ..conf import app_settings
 from ..models import Campaign, CampaignMember, Lead, LeadAssignment
 from ..signals import lead_assigned
+from .fitting import fit
 from .routing import eligibility, strategies
 from .routing.hours import business_time_zone
 
@@ -124,7 +125,7 @@ def assign(
         owner=owner,
         previous_owner=previous,
         campaign=campaign,
-        reason=reason[:255],
+        reason=fit(LeadAssignment, "reason", reason),
         assigned_by=by,
         created_at=at or timezone.now(),
     )

@@ -9,18 +9,20 @@ from django.db import IntegrityError, transaction
 from ..models import Ad, Lead
 from ..parsing import Referral
 from .campaign_sync import look_up_after_commit
+from .fitting import exact, fitted
 
 
 def get_ad(referral: Referral) -> Ad | None:
     """The ``Ad`` for the referral's ``source_id``, created on first sight; None for non-ad referrals."""
     if not referral.source_id:
         return None
-    defaults = {"headline": referral.headline[:500], "source_url": referral.source_url[:1000]}
+    meta_id = exact(Ad, "meta_id", referral.source_id, label="ad id (referral source_id)")
+    defaults = fitted(Ad, headline=referral.headline, source_url=referral.source_url)
     try:
         with transaction.atomic():
-            ad, created = Ad.objects.get_or_create(meta_id=referral.source_id[:64], defaults=defaults)
+            ad, created = Ad.objects.get_or_create(meta_id=meta_id, defaults=defaults)
     except IntegrityError:  # a concurrent worker created it first
-        ad, created = Ad.objects.get(meta_id=referral.source_id[:64]), False
+        ad, created = Ad.objects.get(meta_id=meta_id), False
     if created:  # name, ad set and campaign come from the Marketing API, after the lead commits
         look_up_after_commit(ad.meta_id)
     if not created and referral.headline and not ad.headline:
@@ -37,11 +39,12 @@ def attach_first_touch(lead: Lead, referral: Referral, *, at: datetime) -> bool:
     """
     if lead.referral and (lead.first_touch_at is None or at >= lead.first_touch_at):
         return False
+    source_ad_id = exact(Lead, "source_ad_id", referral.source_id, label="ad id (referral source_id)")
+    ctwa_clid = exact(Lead, "ctwa_clid", referral.ctwa_clid, label="click id (ctwa_clid)")
     ad = get_ad(referral)
     lead.referral = referral.raw or {"source_id": referral.source_id}
     lead.first_touch_at = at
-    lead.source_ad_id = referral.source_id[:64]
-    lead.ctwa_clid = referral.ctwa_clid[:512]
+    lead.source_ad_id, lead.ctwa_clid = source_ad_id, ctwa_clid
     lead.ad = ad
     if ad is not None and ad.campaign_id:
         lead.campaign_id = ad.campaign_id

@@ -32,6 +32,7 @@ from ..graph.marketing import (
 from ..models import Ad, AdSet, Campaign, Lead
 from ..outcomes import Outcome, backoff
 from ..queueing import LOOKUP_AD, publish
+from .fitting import exact, fitted
 
 logger = logging.getLogger(__name__)
 
@@ -78,30 +79,38 @@ def _upsert(model: type[models.Model], *, meta_id: str, values: dict[str, Any]) 
 def save_campaign(
     info: CampaignInfo, *, account_id: str = "", now: datetime | None = None
 ) -> tuple[Campaign, str]:
-    values = _present(name=info.name[:255], objective=info.objective[:64], status=info.status[:32])
-    values.update(_present(account_id=account_id))
+    values = _present(
+        **fitted(
+            Campaign, name=info.name, objective=info.objective, status=info.status, account_id=account_id
+        )
+    )
     if now is not None:
         values["synced_at"] = now
     if not Campaign.objects.filter(meta_id=info.meta_id).exists():
         values.setdefault("name", f"Campaign {info.meta_id}")
-    return _upsert(Campaign, meta_id=info.meta_id[:64], values=values)
+    return _upsert(
+        Campaign, meta_id=exact(Campaign, "meta_id", info.meta_id, label="campaign id"), values=values
+    )
 
 
 def save_adset(
     info: AdSetInfo, *, campaign: Campaign | None, account_id: str = "", now: datetime | None = None
 ) -> tuple[AdSet, str]:
     values = _present(
-        name=info.name[:255],
-        destination_type=info.destination_type[:32],
-        status=info.status[:32],
-        effective_status=info.effective_status[:32],
-        account_id=account_id,
+        **fitted(
+            AdSet,
+            name=info.name,
+            destination_type=info.destination_type,
+            status=info.status,
+            effective_status=info.effective_status,
+            account_id=account_id,
+        )
     )
     if campaign is not None:
         values["campaign_id"] = campaign.pk
     if now is not None:
         values["synced_at"] = now
-    return _upsert(AdSet, meta_id=info.meta_id[:64], values=values)
+    return _upsert(AdSet, meta_id=exact(AdSet, "meta_id", info.meta_id, label="ad set id"), values=values)
 
 
 def link_leads(ad: Ad) -> int:
@@ -189,7 +198,7 @@ def apply_ad_info(info: AdInfo, *, ad: Ad) -> int:
     campaign = save_campaign(info.campaign)[0] if info.campaign else None
     adset = save_adset(info.adset, campaign=campaign)[0] if info.adset else None
     values: dict[str, Any] = _present(
-        name=info.name[:255], status=info.status[:32], effective_status=info.effective_status[:32]
+        **fitted(Ad, name=info.name, status=info.status, effective_status=info.effective_status)
     )
     values.update(looked_up_at=timezone.now(), lookup_error="")
     if campaign is not None:
@@ -302,15 +311,18 @@ def sync_account(
 
 def _save_synced_ad(info: AdInfo, *, adset: AdSet, account_id: str, now: datetime, report: SyncReport) -> int:
     values = _present(
-        name=info.name[:255],
-        status=info.status[:32],
-        effective_status=info.effective_status[:32],
-        account_id=account_id,
+        **fitted(
+            Ad,
+            name=info.name,
+            status=info.status,
+            effective_status=info.effective_status,
+            account_id=account_id,
+        )
     )
     values.update(adset_id=adset.pk, synced_at=now)
     if adset.campaign_id is not None:
         values["campaign_id"] = adset.campaign_id
-    ad, outcome = _upsert(Ad, meta_id=info.meta_id[:64], values=values)
+    ad, outcome = _upsert(Ad, meta_id=exact(Ad, "meta_id", info.meta_id, label="ad id"), values=values)
     report.ads.add(outcome)
     return link_leads(ad)
 

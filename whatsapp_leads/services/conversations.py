@@ -9,17 +9,20 @@ from django.db import IntegrityError, transaction
 from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import Business, InboundMessage
 from ..providers.registry import DEFAULT_PROVIDER
+from .fitting import exact, fit
 from .kinds import link_replies, stored_fields
 
 
 def get_conversation(lead: Lead, business: Business, *, at: datetime) -> Conversation:
     conversation, _ = Conversation.objects.get_or_create(
         lead=lead,
-        phone_number_id=business.phone_number_id,
+        phone_number_id=exact(
+            Conversation, "phone_number_id", business.phone_number_id, label="business phone number id"
+        ),
         defaults={
             "provider": business.provider or DEFAULT_PROVIDER,
-            "display_phone_number": business.display_phone_number,
-            "waba_id": business.waba_id,
+            "display_phone_number": fit(Conversation, "display_phone_number", business.display_phone_number),
+            "waba_id": exact(Conversation, "waba_id", business.waba_id, label="business account id"),
             "started_at": at,
         },
     )
@@ -33,17 +36,19 @@ def store_inbound(
     referral = message.referral
     media = message.media
     row = Message(
-        wamid=message.wamid,
+        wamid=exact(Message, "wamid", message.wamid, label="message id"),
         conversation=conversation,
         direction=Message.Direction.INBOUND,
-        type=message.type[:32],
+        type=fit(Message, "type", message.type),
         text=message.text,
         timestamp=message.timestamp,
         status=Message.Status.RECEIVED,
-        media_id=media.id[:128] if media else "",
-        media_mime_type=media.mime_type[:128] if media else "",
+        media_id=exact(Message, "media_id", media.id, label="media id") if media else "",
+        media_mime_type=fit(Message, "media_mime_type", media.mime_type) if media else "",
         referral=referral.raw if referral else {},
-        ctwa_clid=referral.ctwa_clid[:512] if referral else "",
+        ctwa_clid=exact(Message, "ctwa_clid", referral.ctwa_clid, label="click id (ctwa_clid)")
+        if referral
+        else "",
         payload=message.raw,
         webhook_event=event,
         **stored_fields(message),
@@ -92,11 +97,11 @@ def record_outbound(
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     conversation = get_conversation(lead, business, at=timestamp)
     message, created = Message.objects.get_or_create(
-        wamid=wamid,
+        wamid=exact(Message, "wamid", wamid, label="message id"),
         defaults={
             "conversation": conversation,
             "direction": Message.Direction.OUTBOUND,
-            "type": type,
+            "type": fit(Message, "type", type),
             "text": text,
             "timestamp": timestamp,
             "status": Message.Status.PENDING,

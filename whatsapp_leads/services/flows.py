@@ -21,10 +21,11 @@ from django.core.validators import validate_email
 from ..conf import app_settings
 from ..models import Lead, LeadHistory, Message
 from ..parsing import FormReply
+from .fitting import fit, limit
 from .identity import record_change
 from .phones import to_e164
 
-LEAD_FIELDS = {"name": 255, "email": 254, "city": 120, "phone": 20}
+LEAD_FIELDS = ("name", "email", "city", "phone")  # lengths: the model's (services.fitting)
 
 
 def flow_mapping(form: FormReply) -> dict[str, str]:
@@ -58,6 +59,9 @@ def _clean(field: str, value: Any) -> tuple[str, str]:
     if text is None:
         return "", f"{type(value).__name__} cannot fill a text field"
     if field == "email":
+        size = limit(Lead, "email")
+        if size is not None and len(text) > size:  # an address cut short would reach someone else
+            return "", f"the email address is longer than {size} characters"
         try:
             validate_email(text)
         except ValidationError:
@@ -65,7 +69,7 @@ def _clean(field: str, value: Any) -> tuple[str, str]:
     if field == "phone":
         phone = to_e164(text)
         return (phone, "") if phone else ("", f"{text[:40]!r} is not a phone number")
-    return text[: LEAD_FIELDS[field]], ""
+    return fit(Lead, field, text), ""
 
 
 def _newer_form_exists(lead: Lead, row: Message) -> bool:

@@ -19,9 +19,11 @@ from django.db.models import Q
 from ..models import AccountEvent, Conversation, Lead, LeadHistory, Message, WebhookEvent
 from ..parsing import AccountNotice, Contact, IdentityChange
 from ..signals import lead_merged
+from .fitting import exact, fit, fitted
 from .phones import to_e164
 
 Kind = LeadHistory.Kind
+ID_LABELS = {Kind.WA_ID: "WhatsApp id", Kind.USER_ID: "user id"}
 
 
 def record_change(
@@ -37,9 +39,7 @@ def record_change(
     return LeadHistory.objects.create(
         lead=lead,
         kind=kind,
-        previous=(previous or "")[:255],
-        current=(current or "")[:255],
-        detail=detail[:500],
+        **fitted(LeadHistory, previous=previous, current=current, detail=detail),
         occurred_at=at,
         webhook_event=event,
     )
@@ -78,6 +78,7 @@ def _set_identity(
 ) -> list[str]:
     """Give the lead a new wa_id or user_id (and phone), recording what it replaces."""
     current = getattr(lead, kind) or ""
+    value = exact(Lead, kind, value, label=ID_LABELS[kind])
     if not value or value == current:
         return []
     if Lead.objects.filter(**{kind: value}).exclude(pk=lead.pk).exists():
@@ -122,8 +123,8 @@ def refresh_identity(
     if contact.wa_id and not lead.phone and "phone" not in changed:
         lead.phone = to_e164(contact.wa_id)
         changed += ["phone"] if lead.phone else []
-    for kind, value, limit in ((Kind.USERNAME, contact.username, 100), (Kind.NAME, contact.name, 255)):
-        value = value[:limit]
+    for kind, value in ((Kind.USERNAME, contact.username), (Kind.NAME, contact.name)):
+        value = fit(Lead, kind, value)
         old = getattr(lead, kind)
         if value and value != old and (newer or not old):
             if old:

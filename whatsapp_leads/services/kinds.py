@@ -15,6 +15,7 @@ from ..models import Lead, Message, WebhookEvent
 from ..parsing import ErrorDetail, InboundMessage
 from ..parsing.enums import MessageType
 from . import flows, media
+from .fitting import fit
 
 
 def error_dicts(errors: tuple[ErrorDetail, ...]) -> list[dict[str, str]]:
@@ -33,7 +34,7 @@ def stored_fields(message: InboundMessage) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "details": message.details,
         "errors": error_dicts(message.errors),
-        "reply_to_wamid": replied_wamid(message)[:255],
+        "reply_to_wamid": fit(Message, "reply_to_wamid", replied_wamid(message)),  # a cut one matches nothing
     }
     context = message.context
     if context:
@@ -44,28 +45,33 @@ def stored_fields(message: InboundMessage) -> dict[str, Any]:
         )
     if message.media and message.media.id:
         fields.update(
-            media_sha256=message.media.sha256[:128],
+            media_sha256=fit(Message, "media_sha256", message.media.sha256),  # a cut one fails the check
             media_caption=message.media.caption,
-            media_filename=message.media.filename[:255],
+            media_filename=fit(Message, "media_filename", message.media.filename),
             media_status=Message.MediaStatus.PENDING,
         )
     if message.form:
         fields.update(
             form_response=message.form.answers,
-            flow_token=message.form.flow_token[:255],
+            flow_token=fit(Message, "flow_token", message.form.flow_token),
             form_error=message.form.error,
         )
     return fields
 
 
 def link_replies(row: Message) -> None:
-    """Point the new message at the one it answers, and earlier-arrived replies at it."""
+    """Point the new message at the one it answers, and earlier-arrived replies at it.
+
+    Only within the row's own lead: ``context.id`` is whatever the sender's payload says, and a
+    wamid naming another lead's message must never put that lead's words on this lead's page.
+    """
+    same_lead = Message.objects.filter(conversation__lead_id=row.conversation.lead_id)
     if row.reply_to_wamid:
-        target = Message.objects.filter(wamid=row.reply_to_wamid).only("pk").first()
+        target = same_lead.filter(wamid=row.reply_to_wamid).only("pk").first()
         if target is not None:
             Message.objects.filter(pk=row.pk).update(reply_to=target)
             row.reply_to = target
-    Message.objects.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
+    same_lead.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
 
 
 def after_store(

@@ -8,6 +8,7 @@ from django.db.models import Q
 from ..adapter import get_adapter
 from ..models import Lead
 from ..parsing import Contact, InboundMessage
+from .fitting import exact, fit, fitted
 from .identity import find_and_merge, previous_owner, refresh_identity
 from .phones import to_e164
 
@@ -30,13 +31,34 @@ def find_lead(contact: Contact, *, lock: bool = False) -> Lead | None:
     return matches[0] if matches else None
 
 
+# A collision means another worker committed one of the contact's ids a moment ago; looking again
+# sees its row. Two rounds converge (the second finds and, when needed, merges); a third is slack.
+ATTEMPTS = 3
+
+
 def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
     """The sender's lead, locked for this transaction, and whether it was created now.
 
-    Two workers racing on the same new user both try to insert; the unique identity constraints
-    make one of them fail, and that one finds and uses the winner's row.
+    Two workers may write the same identity at once: both insert the same new user, or one gives
+    a known lead its new business-scoped id while the other creates a lead by that id (Meta
+    withheld the number). The unique identity constraints let one through; the other's attempt
+    is rolled back to a savepoint and done again, and now finds the winner's lead: it uses it,
+    fills in the ids it was missing, or merges it with the lead the other id names (same person).
     """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _find_or_create(message)
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
     contact = message.contact
+    wa_id = exact(Lead, "wa_id", contact.wa_id, label="WhatsApp id")
+    user_id = exact(Lead, "user_id", contact.user_id, label="user id")
     lead = find_and_merge(contact, at=message.timestamp)
     if lead is not None:
         changed = refresh_identity(lead, contact, at=message.timestamp)
@@ -48,22 +70,14 @@ def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
         return lead, False
 
     lead = Lead(
-        wa_id=contact.wa_id or None,
-        user_id=contact.user_id or None,
-        username=contact.username[:100],
-        phone=to_e164(contact.wa_id) if contact.wa_id else "",
-        name=contact.name[:255],
+        wa_id=wa_id or None,
+        user_id=user_id or None,
+        phone=fit(Lead, "phone", to_e164(wa_id) if wa_id else ""),
+        **fitted(Lead, username=contact.username, name=contact.name),
         first_message=message.text,
         first_message_at=message.timestamp,
         last_message_at=message.timestamp,
     )
     get_adapter().populate_new_lead(lead, message)
-    try:
-        with transaction.atomic():
-            lead.save()
-    except IntegrityError:
-        lead = find_lead(contact, lock=True)
-        if lead is None:
-            raise
-        return lead, False
+    lead.save()
     return lead, True

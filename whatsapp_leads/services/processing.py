@@ -24,6 +24,7 @@ from ..parsing import InvalidUpdate
 from ..parsing.errors import PermanentError
 from ..parsing.jsonbody import storable
 from ..providers.registry import UnknownProvider, get_provider
+from .fitting import TooLong
 from .ingest import apply_update
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ def _apply_all(event: WebhookEvent) -> tuple[list[str], str, bool, int]:
             try:
                 with transaction.atomic():
                     apply_update(update, event=event)
+            except TooLong as exc:  # an id that does not fit will not fit next time either
+                problems.append(f"update {index} ({type(update).__name__}): {exc}")
             except Exception as exc:  # one update's bug must not stop the others
                 logger.exception("webhook event %s: update %s failed", event.pk, index)
                 problems.append(f"update {index} ({type(update).__name__}): {type(exc).__name__}: {exc}")

@@ -13,6 +13,7 @@ from ..models import Message, StatusUpdate, WebhookEvent
 from ..parsing import Billing, MessageStatus
 from ..parsing.enums import DeliveryStatus
 from ..signals import message_status_changed
+from .fitting import exact, fit, fitted
 
 RANK = {
     "pending": 0,
@@ -35,12 +36,15 @@ def billing_fields(billing: Billing | None) -> dict[str, object]:
     if billing is None:
         return {}
     return {
-        "pricing_category": billing.category[:64],
-        "pricing_type": billing.type[:64],
-        "pricing_model": billing.model[:16],
+        **fitted(
+            StatusUpdate,
+            pricing_category=billing.category,
+            pricing_type=billing.type,
+            pricing_model=billing.model,
+            conversation_id=billing.conversation_id,
+            conversation_origin=billing.conversation_origin,
+        ),
         "billable": billing.billable,
-        "conversation_id": billing.conversation_id[:128],
-        "conversation_origin": billing.conversation_origin[:64],
         "conversation_expires_at": billing.conversation_expires_at,
     }
 
@@ -99,27 +103,30 @@ def apply_pending(message: Message) -> int:
 def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -> StatusUpdate:
     """Keep the report (once per message and status) and apply it if the message is known."""
     error = status.errors[0] if status.errors else None
+    wamid = exact(StatusUpdate, "wamid", status.wamid, label="message id")
     defaults = {
         "timestamp": status.timestamp,
-        "recipient_id": (status.recipient_id or status.recipient_user_id)[:160],
-        "error_code": error.code[:32] if error else "",
-        "error_title": (error.title or error.message)[:500] if error else "",
+        **fitted(
+            StatusUpdate,
+            recipient_id=status.recipient_id or status.recipient_user_id,
+            error_code=error.code if error else "",
+            error_title=(error.title or error.message) if error else "",
+            biz_opaque_callback_data=status.biz_opaque_callback_data,
+        ),
         "error_message": error.message if error else "",
         "error_details": error.details if error else "",
-        "biz_opaque_callback_data": status.biz_opaque_callback_data[:512],
         **billing_fields(status.billing),
         "payload": status.raw,
     }
+    state = fit(StatusUpdate, "status", status.status)
     try:
         with transaction.atomic():
-            row, _ = StatusUpdate.objects.get_or_create(
-                wamid=status.wamid, status=status.status, defaults=defaults
-            )
+            row, _ = StatusUpdate.objects.get_or_create(wamid=wamid, status=state, defaults=defaults)
     except IntegrityError:  # a concurrent worker stored the same report first
-        row = StatusUpdate.objects.get(wamid=status.wamid, status=status.status)
+        row = StatusUpdate.objects.get(wamid=wamid, status=state)
     if row.applied:
         return row
-    message = Message.objects.select_for_update().filter(wamid=status.wamid).first()
+    message = Message.objects.select_for_update().filter(wamid=wamid).first()
     if message is not None:
         apply_pending(message)
     return row

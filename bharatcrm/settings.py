@@ -113,6 +113,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        # Fanout exchanges (remote control, mingle, gossip, ``celery inspect``); kombu's default is
+        # ``control/`` in the working directory, which would litter the repository root.
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True

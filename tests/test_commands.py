@@ -114,12 +114,67 @@ def test_simulate_without_ad_id_sends_an_organic_message(webhook_live_url):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simulate_with_wrong_secret_prints_403_and_nothing_is_stored(webhook_live_url):
-    output = run("whatsapp_simulate", "--url", webhook_live_url, "--secret", "not-the-app-secret")
+def test_simulate_with_wrong_secret_is_an_error_showing_the_403_and_nothing_is_stored(webhook_live_url):
+    with pytest.raises(CommandError) as refused:
+        run("whatsapp_simulate", "--url", webhook_live_url, "--secret", "not-the-app-secret")
 
-    assert "HTTP 403" in output
-    assert "Invalid signature" in output
+    assert "HTTP 403 Forbidden: Invalid signature" in str(refused.value)
+    assert "WHATSAPP_APP_SECRET" in str(refused.value)
     assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_stops_at_the_first_refused_post_of_a_repeat(webhook_live_url):
+    with pytest.raises(CommandError, match="HTTP 403"):
+        run("whatsapp_simulate", "--url", webhook_live_url, "--secret", "wrong", "--repeat", "3")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_to_a_path_that_is_not_the_webhook_is_an_error(live_server):
+    with pytest.raises(CommandError, match="HTTP 404"):
+        run("whatsapp_simulate", "--url", f"{live_server.url}/whatsapp/no-such-webhook/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_reports_a_redirect_instead_of_following_it(live_server):
+    """Without its trailing slash the URL redirects; the post never reached the webhook."""
+    with pytest.raises(CommandError, match=r"HTTP 30[12]"):
+        run("whatsapp_simulate", "--url", f"{live_server.url}/whatsapp/webhook")
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_simulate_refused_by_the_server_exits_non_zero_with_the_answer(webhook_live_url):
+    """Scripts and CI read the exit status: a 403 must not look like success."""
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "whatsapp_simulate", "--url", webhook_live_url, "--secret", "wrong"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "true"},
+    )
+
+    assert completed.returncode == 1
+    assert "HTTP 403 Forbidden" in completed.stderr
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_simulate_accepted_by_the_server_exits_zero(webhook_live_url):
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "whatsapp_simulate", "--url", webhook_live_url]
+        + ["--secret", "test_app_secret"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "true"},
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "HTTP 200 OK" in completed.stdout
+    assert WebhookEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -41,8 +41,9 @@ def ensure_env(path: Path) -> str:
     ``make run`` leaves the ``.env`` to this script (its target does not depend on the Makefile's
     ``.env`` rule), so the line is true on the first run as on every later one.
     """
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bootstrap_env import create
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from scripts.bootstrap_env import create
 
     if create(path):
         return f"Created {path.name} with fresh random secrets (never printed)."

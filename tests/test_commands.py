@@ -136,6 +136,20 @@ def test_simulate_to_a_path_that_is_not_the_webhook_is_an_error(live_server):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_simulate_summarises_an_html_error_page_instead_of_printing_it(live_server, settings):
+    """With DEBUG, a POST to the URL without its slash is Django's 500 page, tens of kilobytes."""
+    settings.DEBUG = True
+
+    with pytest.raises(CommandError) as refused:
+        run("whatsapp_simulate", "--url", f"{live_server.url}/whatsapp/webhook")
+
+    message = str(refused.value)
+    assert "HTTP 500" in message
+    assert "an HTML page of" in message
+    assert "<html" not in message.lower()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_simulate_reports_a_redirect_instead_of_following_it(live_server):
     """Without its trailing slash the URL redirects; the post never reached the webhook."""
     with pytest.raises(CommandError, match=r"HTTP 30[12]"):

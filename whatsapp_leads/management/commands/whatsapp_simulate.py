@@ -21,6 +21,7 @@ from ...views import SIGNATURE_HEADER
 
 STATUSES = ("sent", "delivered", "read", "played", "failed")
 TIMEOUT_SECONDS = 15
+BODY_SHOWN_CHARS = 300
 # What a person should check when the webhook refuses the post (the contract's answers).
 HINTS = {
     301: "a redirect is not followed: post to the final URL",
@@ -29,8 +30,17 @@ HINTS = {
     403: "the signature does not match: is --secret (or WHATSAPP_APP_SECRET) the server's app secret?",
     404: "nothing answers at that path: the webhook is /whatsapp/webhook/ (or /whatsapp/webhook/<provider>/)",
     413: "the body is over the server's MAX_BODY_BYTES",
+    500: "the server failed: its log has the traceback",
     503: "the server's database is unavailable; Meta would retry",
 }
+
+
+def shown_body(response: requests.Response) -> str:
+    """The answer's body for a terminal: a webhook's short text as is, an error page summarised."""
+    if "html" in response.headers.get("Content-Type", ""):
+        return f"(an HTML page of {len(response.content)} bytes; see the server's log)"
+    text = response.text.strip()
+    return text if len(text) <= BODY_SHOWN_CHARS else text[:BODY_SHOWN_CHARS] + "..."
 
 
 def refusal(label: str, answer: str, *, status_code: int) -> str:
@@ -121,7 +131,7 @@ class Command(BaseCommand):
                 if options["print_payload"]:
                     self.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False))
                 response = self._post(session, options["url"], body, secret)
-                answer = f"HTTP {response.status_code} {response.reason}: {response.text.strip()}"
+                answer = f"HTTP {response.status_code} {response.reason}: {shown_body(response)}"
                 if not 200 <= response.status_code < 300:
                     raise CommandError(refusal(label, answer, status_code=response.status_code))
                 self.stdout.write(f"{label} -> {answer}")

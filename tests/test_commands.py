@@ -627,7 +627,7 @@ def test_separate_simulate_runs_send_distinct_message_ids(webhook_live_url):
     }
 
 
-# --- README --------------------------------------------------------------------------------------
+# --- documentation: README and the settings reference ----------------------------------------------
 
 
 SETTINGS_REFERENCE = REPO_DIR / "docs" / "settings.md"

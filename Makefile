@@ -36,7 +36,8 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 # .env with fresh secrets (never overwritten), migrate, demo data, then web + worker (-B) until Ctrl-C.
-run: venv
+# run.py writes the .env itself (not the .env rule), so it can say truly whether it created one.
+run: $(STAMP)
 	RUN_PORT=$(RUN_PORT) $(PY) scripts/run.py --port $(RUN_PORT)
 
 lint: venv

@@ -1,8 +1,9 @@
-"""Host URLs: the admin, the WhatsApp app mounted at ``whatsapp/`` and a bare health check."""
+"""Host URLs: a landing page, the admin, the WhatsApp app mounted at ``whatsapp/`` and a bare health check."""
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -11,6 +12,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
+    # What this site is, with the way in (the admin's "View site" link lands here).
+    path("", TemplateView.as_view(template_name="bharatcrm/home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("whatsapp/", include("whatsapp_leads.urls")),
     path("healthz/", healthz, name="healthz"),

@@ -154,7 +154,9 @@ class ChildProcess:
         print(f"----- end of {self.name} log -----", file=out)
 
 
-def _spawn(name: str, args: list[str], *, env: Mapping[str, str], log_dir: Path) -> ChildProcess:
+def _spawn(
+    name: str, args: list[str], *, env: Mapping[str, str], log_dir: Path, cwd: Path = REPO_DIR
+) -> ChildProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
@@ -162,7 +164,7 @@ def _spawn(name: str, args: list[str], *, env: Mapping[str, str], log_dir: Path)
         # workers) through its process group, whose id is this pid.
         process = subprocess.Popen(  # noqa: S603  (fixed argv built here, no shell)
             args,
-            cwd=REPO_DIR,
+            cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -233,10 +235,12 @@ def celery_worker(
     ready_timeout: float = 30.0,
     log_level: str = "INFO",
     beat: bool = False,
+    cwd: Path = REPO_DIR,
 ) -> Iterator[ChildProcess]:
     """``celery -A bharatcrm worker`` as a subprocess, yielded once it has logged "ready".
 
     ``beat`` embeds the periodic scheduler (``-B``), with its schedule file in the log folder.
+    ``cwd`` other than the repository needs ``PYTHONPATH`` in ``env`` so ``bharatcrm`` imports.
 
     Heartbeats, mingle and gossip are off: they only add start-up time and broker chatter.
     The hostname is unique so several workers (and other test runs) never share a name.
@@ -267,6 +271,7 @@ def celery_worker(
         args,
         env=child_env(database_url=database_url, broker_url=broker_url, extra=env),
         log_dir=log_dir,
+        cwd=cwd,
     )
     # Celery logs "<nodename> ready." once the consumer is attached to the queue.
     marker = f"{hostname.split('@')[0]}@"

@@ -35,18 +35,26 @@ READY_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
 
 
+def ensure_env(path: Path) -> str:
+    """Write ``path`` if it is missing; the one line saying which happened.
+
+    ``make run`` leaves the ``.env`` to this script (its target does not depend on the Makefile's
+    ``.env`` rule), so the line is true on the first run as on every later one.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from scripts.bootstrap_env import create
+
+    if create(path):
+        return f"Created {path.name} with fresh random secrets (never printed)."
+    return f"Using the existing {path.name} (left unchanged)."
+
+
 def prepare() -> dict[str, str]:
     """Write .env, load the settings it feeds, and create the folders they point at; facts to print."""
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-    from bootstrap_env import create
-
-    path = ROOT / ".env"
-    print(
-        f"Created {path.name} with fresh random secrets."
-        if create(path)
-        else f"Using the existing {path.name}."
-    )
+    print(ensure_env(ROOT / ".env"))
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bharatcrm.settings")
     import django

@@ -114,12 +114,81 @@ def test_simulate_without_ad_id_sends_an_organic_message(webhook_live_url):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simulate_with_wrong_secret_prints_403_and_nothing_is_stored(webhook_live_url):
-    output = run("whatsapp_simulate", "--url", webhook_live_url, "--secret", "not-the-app-secret")
+def test_simulate_with_wrong_secret_is_an_error_showing_the_403_and_nothing_is_stored(webhook_live_url):
+    with pytest.raises(CommandError) as refused:
+        run("whatsapp_simulate", "--url", webhook_live_url, "--secret", "not-the-app-secret")
 
-    assert "HTTP 403" in output
-    assert "Invalid signature" in output
+    assert "HTTP 403 Forbidden: Invalid signature" in str(refused.value)
+    assert "WHATSAPP_APP_SECRET" in str(refused.value)
     assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_stops_at_the_first_refused_post_of_a_repeat(webhook_live_url):
+    with pytest.raises(CommandError, match="HTTP 403"):
+        run("whatsapp_simulate", "--url", webhook_live_url, "--secret", "wrong", "--repeat", "3")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_to_a_path_that_is_not_the_webhook_is_an_error(live_server):
+    with pytest.raises(CommandError, match="HTTP 404"):
+        run("whatsapp_simulate", "--url", f"{live_server.url}/whatsapp/no-such-webhook/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_summarises_an_html_error_page_instead_of_printing_it(live_server, settings):
+    """With DEBUG, a POST to the URL without its slash is Django's 500 page, tens of kilobytes."""
+    settings.DEBUG = True
+
+    with pytest.raises(CommandError) as refused:
+        run("whatsapp_simulate", "--url", f"{live_server.url}/whatsapp/webhook")
+
+    message = str(refused.value)
+    assert "HTTP 500" in message
+    assert "an HTML page of" in message
+    assert "<html" not in message.lower()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_reports_a_redirect_instead_of_following_it(live_server):
+    """Without its trailing slash the URL redirects; the post never reached the webhook."""
+    with pytest.raises(CommandError, match=r"HTTP 30[12]"):
+        run("whatsapp_simulate", "--url", f"{live_server.url}/whatsapp/webhook")
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_simulate_refused_by_the_server_exits_non_zero_with_the_answer(webhook_live_url):
+    """Scripts and CI read the exit status: a 403 must not look like success."""
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "whatsapp_simulate", "--url", webhook_live_url, "--secret", "wrong"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "true"},
+    )
+
+    assert completed.returncode == 1
+    assert "HTTP 403 Forbidden" in completed.stderr
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_simulate_accepted_by_the_server_exits_zero(webhook_live_url):
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "whatsapp_simulate", "--url", webhook_live_url]
+        + ["--secret", "test_app_secret"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "true"},
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "HTTP 200 OK" in completed.stdout
+    assert WebhookEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -559,21 +628,28 @@ def test_separate_simulate_runs_send_distinct_message_ids(webhook_live_url):
     }
 
 
-# --- README --------------------------------------------------------------------------------------
+# --- documentation: README and the settings reference ----------------------------------------------
 
 
-def test_readme_documents_every_environment_variable_the_settings_read():
+SETTINGS_REFERENCE = REPO_DIR / "docs" / "settings.md"
+
+
+def test_settings_reference_documents_every_environment_variable_the_settings_read():
     settings_source = (REPO_DIR / "bharatcrm" / "settings.py").read_text()
     names = set(re.findall(r'(?:env|Env\(\))(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
-    readme = (REPO_DIR / "README.md").read_text()
+    reference = SETTINGS_REFERENCE.read_text()
 
     assert {"DATABASE_URL", "CELERY_BROKER_URL", "WHATSAPP_APP_SECRET"} <= names
-    assert sorted(n for n in names if f"`{n}`" not in readme) == []
+    assert sorted(n for n in names if f"| `{n}` |" not in reference) == []
 
 
-def test_readme_documents_every_app_setting():
+def test_settings_reference_documents_every_app_setting():
     from whatsapp_leads.conf import DEFAULTS
 
-    readme = (REPO_DIR / "README.md").read_text()
+    reference = SETTINGS_REFERENCE.read_text()
 
-    assert sorted(key for key in DEFAULTS if f"| `{key}` |" not in readme) == []
+    assert sorted(key for key in DEFAULTS if f"| `{key}` |" not in reference) == []
+
+
+def test_readme_links_the_settings_reference():
+    assert "](docs/settings.md)" in (REPO_DIR / "README.md").read_text()

@@ -20,13 +20,40 @@ from ...simulation import dumps, inbound, status_update, wamid
 
 STATUSES = ("sent", "delivered", "read", "played", "failed")
 TIMEOUT_SECONDS = 15
+BODY_SHOWN_CHARS = 300
+# What a person should check when the webhook refuses the post (the contract's answers).
+HINTS = {
+    301: "a redirect is not followed: post to the final URL",
+    302: "a redirect is not followed: post to the final URL",
+    401: "the request carried no signature",
+    403: "the signature does not match: is --secret (or WHATSAPP_APP_SECRET) the server's app secret?",
+    404: "nothing answers at that path: the webhook is /whatsapp/webhook/ (or /whatsapp/webhook/<provider>/)",
+    413: "the body is over the server's MAX_BODY_BYTES",
+    500: "the server failed: its log has the traceback",
+    503: "the server's database is unavailable; Meta would retry",
+}
+
+
+def shown_body(response: requests.Response) -> str:
+    """The answer's body for a terminal: a webhook's short text as is, an error page summarised."""
+    if "html" in response.headers.get("Content-Type", ""):
+        return f"(an HTML page of {len(response.content)} bytes; see the server's log)"
+    text = response.text.strip()
+    return text if len(text) <= BODY_SHOWN_CHARS else text[:BODY_SHOWN_CHARS] + "..."
+
+
+def refusal(label: str, answer: str, *, status_code: int) -> str:
+    """The error for a non-2xx answer: a script (or CI) must see the post failed, not just read it."""
+    hint = HINTS.get(status_code)
+    return f"{label} was refused -> {answer}" + (f" ({hint})" if hint else "")
 
 
 class Command(BaseCommand):
     help = (
         "Build a realistic Meta webhook (an inbound message, optionally from a Click-to-WhatsApp ad, or "
         "a status for a message with --status-of), sign it with the app secret and POST it to --url. "
-        "Prints the HTTP status and body the server answered. Example: manage.py whatsapp_simulate "
+        "Prints the HTTP status and body the server answered; any answer but 2xx is an error (exit "
+        "status 1). Example: manage.py whatsapp_simulate "
         "--url http://127.0.0.1:8000/whatsapp/webhook/ --ad-id 120226305854810726 --name Asha "
         '--phone +919876543210 --text "Hi, I\'m interested"'
     )
@@ -103,9 +130,10 @@ class Command(BaseCommand):
                 if options["print_payload"]:
                     self.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False))
                 response = self._post(session, options["url"], body, secret)
-                self.stdout.write(
-                    f"{label} -> HTTP {response.status_code} {response.reason}: {response.text.strip()}"
-                )
+                answer = f"HTTP {response.status_code} {response.reason}: {shown_body(response)}"
+                if not 200 <= response.status_code < 300:
+                    raise CommandError(refusal(label, answer, status_code=response.status_code))
+                self.stdout.write(f"{label} -> {answer}")
 
     def _wa_id(self, phone: str) -> str:
         """Meta's ``wa_id`` is the number's digits with the country code and no ``+``."""
@@ -141,7 +169,10 @@ class Command(BaseCommand):
     def _post(self, session: requests.Session, url: str, body: bytes, secret: str) -> requests.Response:
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
         try:
-            return session.post(url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)
+            # A redirect (http:// to https://, a missing slash) is reported, not followed: POST the final URL.
+            return session.post(
+                url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False
+            )
         except requests.ConnectionError as exc:
             raise CommandError(
                 f"Could not connect to {url}: is the server running? ({type(exc).__name__})"

@@ -311,8 +311,16 @@ def test_lead_list_is_newest_first_and_orders_by_last_message_with_silent_leads_
     assert ids(client.get(leads_url(), {"ordering": "last_message_at"})) == [newest.pk, oldest.pk, silent.pk]
     assert ids(client.get(leads_url(), {"ordering": "-last_message_at"})) == [oldest.pk, newest.pk, silent.pk]
     assert ids(client.get(leads_url(), {"ordering": "created_at"})) == [oldest.pk, silent.pk, newest.pk]
-    # a field that is not offered is ignored, not an error, and never orders by a hidden column
-    assert ids(client.get(leads_url(), {"ordering": "owner__password"})) == [newest.pk, silent.pk, oldest.pk]
+
+
+@pytest.mark.parametrize("value", ["bogus", "owner__password", "created_at,bogus", "-pk"])
+def test_an_ordering_that_is_not_offered_is_a_400_naming_the_parameter(manager, value):
+    LeadFactory()
+
+    response = api(manager).get(leads_url(), {"ordering": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["ordering"]
 
 
 # === Lead detail =====================================================================================

@@ -1,0 +1,61 @@
+"""The error answers of the REST API, described for the OpenAPI schema (``extend_schema(responses=...)``).
+
+DRF answers every refusal in one of two shapes: ``{"detail": "..."}`` (401, 403, 404, 405) or a
+validation error, an object naming each bad field or parameter with a list of messages (400).
+Describing them once here keeps every operation's documented answers the same as what it sends,
+which ``scripts/api_contract.py`` checks against a live server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from .filters import LeadFilterSet
+
+
+class ErrorSerializer(serializers.Serializer):
+    """DRF's answer to a refused request: one sentence saying why."""
+
+    detail = serializers.CharField(help_text="Why the request was refused.")
+
+
+def _messages(help_text: str) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), required=False, help_text=help_text)
+
+
+# A 400 of the lead list names each bad query parameter (all of them are LeadFilterSet's).
+LeadFilterError = inline_serializer(
+    name="LeadFilterError",
+    fields={name: _messages(f"What is wrong with ?{name}=.") for name in LeadFilterSet.base_filters},
+)
+
+# A 400 of a request body or of another operation's query: field name -> messages.
+VALIDATION_ERROR: dict[str, Any] = {
+    "type": "object",
+    "description": "Each refused field (or non_field_errors) with its messages.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or wrong credentials.")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Logged in, but without the model permission.")
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer,
+    description="No such object, or one you may not see (another rep's lead), or a page past the end.",
+)
+
+
+def errors(*, bad_request: Any = None, not_found: bool = True) -> dict[int, Any]:
+    """The error answers of one operation: 401 and 403 always, 400 and 404 when it can send them."""
+    answers: dict[int, Any] = {401: UNAUTHENTICATED, 403: FORBIDDEN}
+    if bad_request is not None:
+        answers[400] = bad_request
+    if not_found:
+        answers[404] = NOT_FOUND
+    return answers
+
+
+def invalid(description: str, *, schema: Any = None) -> OpenApiResponse:
+    return OpenApiResponse(VALIDATION_ERROR if schema is None else schema, description=description)

@@ -137,10 +137,13 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
         """Without the right to re-assign, ``owner`` is not a field at all (the browsable API's form
         then leaves it out; the view answers a body naming it with 403 before this runs).
 
-        Without a request (the OpenAPI schema describing the body for everyone) it is listed."""
+        The OpenAPI schema describes the body for everyone, so there it is listed (drf-spectacular
+        marks the views it builds to describe with ``swagger_fake_view``)."""
         fields = super().get_fields()
+        if getattr(self.context.get("view"), "swagger_fake_view", False):
+            return fields
         request = self.context.get("request")
-        if request is not None and not can_reassign_leads(request.user):
+        if request is None or not can_reassign_leads(request.user):
             fields.pop("owner")
         return fields
 

@@ -99,7 +99,11 @@ def test_every_router_route_answers_its_callers_without_a_server_error(request, 
 
     for url in urls_of(route, pk=pk):
         response = client.get(url)
-        assert response.status_code == expected(route, who), (url, response.status_code, response.content[:300])
+        assert response.status_code == expected(route, who), (
+            url,
+            response.status_code,
+            response.content[:300],
+        )
         if url.endswith(".json") or ".json?" in url:
             assert response["Content-Type"].startswith("application/json")
 

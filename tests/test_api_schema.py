@@ -93,7 +93,9 @@ def test_every_operation_documents_its_error_answers(schema):
                 "$ref": "#/components/schemas/Error"
             }
     lead_list = operations[("/whatsapp/api/leads/", "get")]["responses"]["400"]
-    assert lead_list["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LeadFilterError"}
+    assert lead_list["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/LeadFilterError"
+    }
     assert "400" in operations[("/whatsapp/api/leads/{id}/", "patch")]["responses"]
     assert "400" in operations[("/whatsapp/api/campaigns/{id}/numbers/", "get")]["responses"]
 
@@ -112,7 +114,15 @@ def test_the_lead_list_parameters_are_documented_as_the_filters_read_them(schema
         "-last_message_at",
     }
     filter_error = schema["components"]["schemas"]["LeadFilterError"]["properties"]
-    assert set(filter_error) == {"status", "campaign", "owner", "created_after", "created_before", "ordering"}
+    assert set(filter_error) == {
+        "status",
+        "campaign",
+        "owner",
+        "created_after",
+        "created_before",
+        "ordering",
+        "search",
+    }
 
 
 def test_a_patch_body_documents_owner_for_managers(schema):

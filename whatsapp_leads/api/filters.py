@@ -21,6 +21,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
+from rest_framework.request import Request
 
 from ..models import Lead
 from ..services.routing.hours import business_time_zone
@@ -29,6 +32,8 @@ ME = "me"
 NOBODY = "none"
 DATE_HELP = "Use an ISO date (2025-06-30) or date-time (2025-06-30T18:00:00Z; write + as %2B)."
 USER_ID = re.compile(r"[0-9]+")  # ASCII digits: str.isdigit() also takes '²', which int() refuses
+# The largest id a 64-bit key column holds: a bigger one is a 400, never an overflow in the driver.
+MAX_ID = 2**63 - 1
 ORDERING_FIELDS = ("created_at", "last_message_at")
 DEFAULT_ORDERING = ("-created_at",)
 
@@ -59,7 +64,7 @@ class OwnerField(forms.CharField):
             return None
         if text in (ME, NOBODY):
             return text
-        if USER_ID.fullmatch(text):
+        if USER_ID.fullmatch(text) and len(text) <= len(str(MAX_ID)) and int(text) <= MAX_ID:
             return int(text)
         raise forms.ValidationError("A user id, 'me' or 'none'.", code="invalid")
 
@@ -125,7 +130,7 @@ class StatusFilter(django_filters.Filter):
         return qs if not value else qs.filter(status__in=value)
 
 
-@extend_schema_field({"type": "integer", "minimum": 1, "description": "A campaign id."})
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "A campaign id."})
 class CampaignFilter(django_filters.Filter):
     field_class = forms.IntegerField
 
@@ -133,7 +138,7 @@ class CampaignFilter(django_filters.Filter):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "integer", "minimum": 0},
+            {"type": "integer", "minimum": 0, "maximum": MAX_ID},
             {"type": "string", "enum": [ME, NOBODY]},
         ],
         "description": "A user id, 'me' for your own leads or 'none' for unassigned ones.",
@@ -207,7 +212,7 @@ class LeadFilterSet(django_filters.FilterSet):
     """The lead list's filters; every one optional, all of them combined with AND."""
 
     status = StatusFilter()
-    campaign = CampaignFilter(field_name="campaign_id", min_value=1)
+    campaign = CampaignFilter(field_name="campaign_id", min_value=1, max_value=MAX_ID)
     owner = OwnerFilter()
     created_after = CreatedAfterFilter()
     created_before = CreatedBeforeFilter()
@@ -220,3 +225,13 @@ class LeadFilterSet(django_filters.FilterSet):
     class Meta:
         model = Lead
         fields: tuple[str, ...] = ()
+
+
+class Search(SearchFilter):
+    """DRF's ``?search=``, refusing a NUL character with a 400: PostgreSQL cannot compare text with one
+    (the query would fail with a 500), and no name or number contains it."""
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        if "\x00" in request.query_params.get(self.search_param, ""):
+            raise ValidationError({self.search_param: ["Null characters are not allowed."]})
+        return super().get_search_terms(request)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -26,10 +27,12 @@ def _messages(help_text: str) -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(), required=False, help_text=help_text)
 
 
-# A 400 of the lead list names each bad query parameter (all of them are LeadFilterSet's).
+# A 400 of the lead list names each bad query parameter: LeadFilterSet's, and search.
 LeadFilterError = inline_serializer(
     name="LeadFilterError",
-    fields={name: _messages(f"What is wrong with ?{name}=.") for name in LeadFilterSet.base_filters},
+    fields={
+        name: _messages(f"What is wrong with ?{name}=.") for name in (*LeadFilterSet.base_filters, "search")
+    },
 )
 
 # A 400 of a request body or of another operation's query: field name -> messages.
@@ -59,3 +62,14 @@ def errors(*, bad_request: Any = None, not_found: bool = True) -> dict[int, Any]
 
 def invalid(description: str, *, schema: Any = None) -> OpenApiResponse:
     return OpenApiResponse(VALIDATION_ERROR if schema is None else schema, description=description)
+
+
+class ClosedLeadUpdateBody(OpenApiSerializerExtension):
+    """The PATCH body is closed (``additionalProperties: false``): the serializer refuses any field
+    it does not take by name (``LeadUpdateSerializer.validate``), and the schema says so."""
+
+    target_class = "whatsapp_leads.api.serializers.LeadUpdateSerializer"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        return {**schema, "additionalProperties": False}

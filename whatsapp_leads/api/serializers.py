@@ -43,6 +43,11 @@ class CampaignSummarySerializer(serializers.ModelSerializer):
 
 
 class AdSerializer(serializers.ModelSerializer):
+    # Text, not a URLField: the published schema would promise a URL, and it is often empty.
+    source_url = serializers.CharField(
+        read_only=True, help_text="Ad URL from the latest referral; may be empty."
+    )
+
     class Meta:
         model = Ad
         fields = ("id", "meta_id", "name", "headline", "source_url")
@@ -101,6 +106,10 @@ class LeadDetailSerializer(LeadSerializer):
     """One lead: the list's fields plus contact details, the ad and its first-touch referral."""
 
     ad = AdSerializer(read_only=True, allow_null=True)
+    # Text, not an EmailField: the published schema would promise an address, and it is often empty.
+    email = serializers.CharField(
+        read_only=True, help_text="Email address, e.g. from a WhatsApp Flow form; may be empty."
+    )
 
     class Meta(LeadSerializer.Meta):
         fields = (

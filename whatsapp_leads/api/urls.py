@@ -7,9 +7,10 @@ the OpenAPI schema is ``whatsapp_leads:api-schema``, read by ``whatsapp_leads:ap
 and ``whatsapp_leads:api-redoc``.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from .fallback import NotFoundView
 from .schema import RedocView, SchemaView, SwaggerView
 from .views import CampaignViewSet, LeadViewSet
 
@@ -22,4 +23,5 @@ urlpatterns = [
     path("schema/swagger/", SwaggerView.as_view(), name="api-swagger"),
     path("schema/redoc/", RedocView.as_view(), name="api-redoc"),
     *router.urls,
+    re_path(r"^.*/$", NotFoundView.as_view(), name="api-not-found"),  # last: only what nothing else took
 ]

@@ -17,7 +17,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +27,7 @@ from ..permissions import visible_leads
 from ..services.campaign_stats import campaign_numbers
 from ..services.routing.hours import business_time_zone
 from . import queries
-from .filters import LeadFilterSet
+from .filters import LeadFilterSet, Search
 from .openapi import LeadFilterError, errors, invalid
 from .permissions import ModelPermissions, check_may_reassign
 from .serializers import (
@@ -87,7 +86,7 @@ class LeadViewSet(
 
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
-    filter_backends = (DjangoFilterBackend, SearchFilter)
+    filter_backends = (DjangoFilterBackend, Search)
     filterset_class = LeadFilterSet
     search_fields = ("phone", "name", "wa_id", "user_id")
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.
@@ -125,7 +124,9 @@ class LeadViewSet(
 
     # *args/**kwargs: the router's format-suffix routes (messages.json) also pass ``format``.
     @extend_schema(
-        summary="A lead's transcript", filters=False, responses={200: MessageSerializer(many=True), **errors()}
+        summary="A lead's transcript",
+        filters=False,
+        responses={200: MessageSerializer(many=True), **errors()},
     )
     @action(detail=True, methods=["get"])
     def messages(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -146,7 +147,10 @@ class LeadViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Campaigns by name", responses={200: CampaignSerializer(many=True), **errors()}),
+    list=extend_schema(
+        summary="Campaigns by name",
+        responses={200: CampaignSerializer(many=True), **errors(bad_request=invalid("A bad ?search=."))},
+    ),
     retrieve=extend_schema(summary="One campaign", responses={200: CampaignSerializer, **errors()}),
 )
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
@@ -155,7 +159,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
     serializer_class = CampaignSerializer
-    filter_backends = (SearchFilter,)
+    filter_backends = (Search,)
     search_fields = ("name", "meta_id")
 
     def get_queryset(self) -> QuerySet[Campaign]:

@@ -34,6 +34,7 @@ DATE_HELP = "Use an ISO date (2025-06-30) or date-time (2025-06-30T18:00:00Z; wr
 USER_ID = re.compile(r"[0-9]+")  # ASCII digits: str.isdigit() also takes '²', which int() refuses
 # The largest id a 64-bit key column holds: a bigger one is a 400, never an overflow in the driver.
 MAX_ID = 2**63 - 1
+NO_NUL = "^[^\\u0000]*$"  # an OpenAPI (ECMA-262) pattern: text without a NUL character
 ORDERING_FIELDS = ("created_at", "last_message_at")
 DEFAULT_ORDERING = ("-created_at",)
 
@@ -235,3 +236,9 @@ class Search(SearchFilter):
         if "\x00" in request.query_params.get(self.search_param, ""):
             raise ValidationError({self.search_param: ["Null characters are not allowed."]})
         return super().get_search_terms(request)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {**parameter["schema"], "pattern": NO_NUL}
+        return parameters

@@ -14,7 +14,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from .filters import LeadFilterSet
+from .filters import NO_NUL, LeadFilterSet
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -66,10 +66,15 @@ def invalid(description: str, *, schema: Any = None) -> OpenApiResponse:
 
 class ClosedLeadUpdateBody(OpenApiSerializerExtension):
     """The PATCH body is closed (``additionalProperties: false``): the serializer refuses any field
-    it does not take by name (``LeadUpdateSerializer.validate``), and the schema says so."""
+    it does not take by name (``LeadUpdateSerializer.validate``), and the schema says so; its text
+    fields take no NUL character."""
 
     target_class = "whatsapp_leads.api.serializers.LeadUpdateSerializer"
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = auto_schema._map_basic_serializer(self.target, direction)
+        # DRF's CharField refuses a NUL character (400); the schema says so too.
+        for prop in schema["properties"].values():
+            if prop.get("type") == "string":
+                prop["pattern"] = NO_NUL
         return {**schema, "additionalProperties": False}

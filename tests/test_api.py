@@ -753,7 +753,7 @@ def test_a_path_the_api_does_not_have_is_a_json_404(manager):
     assert client.get("/whatsapp/api/leads").status_code == 301  # APPEND_SLASH still adds the slash
 
 
-@pytest.mark.parametrize("body", ["5", "null", '"owner"', "[1, 2]"])
+@pytest.mark.parametrize("body", ["5", "null", '"owner"', "[1, 2]", "\x00", "{"])
 def test_a_patch_body_that_is_no_object_is_a_400_and_changes_nothing(manager, body):
     lead = LeadFactory(owner=manager, status=Lead.Status.NEW)
 

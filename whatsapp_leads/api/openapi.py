@@ -60,8 +60,16 @@ def errors(*, bad_request: Any = None, not_found: bool = True) -> dict[int, Any]
     return answers
 
 
-def invalid(description: str, *, schema: Any = None) -> OpenApiResponse:
-    return OpenApiResponse(VALIDATION_ERROR if schema is None else schema, description=description)
+# A 400 of a request with a body: the body's fields, or ``{"detail": ...}`` when it does not parse.
+BODY_ERROR: dict[str, Any] = {
+    "anyOf": [VALIDATION_ERROR, {"$ref": "#/components/schemas/Error"}],
+    "description": "The refused fields, or why the body could not be read (e.g. not JSON).",
+}
+
+
+def invalid(description: str, *, body: bool = False) -> OpenApiResponse:
+    """A 400: a validation error, or with ``body`` also DRF's parse error of a malformed body."""
+    return OpenApiResponse(BODY_ERROR if body else VALIDATION_ERROR, description=description)
 
 
 class ClosedLeadUpdateBody(OpenApiSerializerExtension):

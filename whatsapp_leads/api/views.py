@@ -51,6 +51,8 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
+# StatusFilter's schema plus the comma-separated style (status=new,contacted) that drf-spectacular's
+# django-filter extension gives only to BaseCSVFilter subclasses, whose parsing differs from ours.
 STATUS_PARAMETER = OpenApiParameter(
     "status",
     {"type": "array", "items": {"type": "string", "enum": list(Lead.Status.values)}},
@@ -75,7 +77,9 @@ STATUS_PARAMETER = OpenApiParameter(
         request=LeadUpdateSerializer,
         responses={
             200: LeadDetailSerializer,
-            **errors(bad_request=invalid("A bad value, or a field the API does not change.")),
+            **errors(
+                bad_request=invalid("A bad value, a field the API does not change, or no JSON.", body=True)
+            ),
         },
     ),
 )

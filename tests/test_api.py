@@ -762,3 +762,17 @@ def test_a_patch_body_that_is_no_object_is_a_400_and_changes_nothing(manager, bo
     assert response.status_code == 400
     lead.refresh_from_db()
     assert (lead.status, lead.owner_id) == (Lead.Status.NEW, manager.pk)
+
+
+@pytest.mark.parametrize("value", ["false", "0", "-5", "1.5", "ten"])
+def test_a_page_size_that_is_no_positive_whole_number_is_a_400_naming_it(manager, value):
+    response = api(manager).get(leads_url(), {"page_size": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["page_size"]
+
+
+def test_a_page_size_of_a_thousand_digits_is_capped_like_any_large_one(manager):
+    LeadFactory()
+
+    assert len(ids(api(manager).get(leads_url(), {"page_size": "9" * 1000}))) == 1

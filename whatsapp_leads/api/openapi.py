@@ -27,7 +27,7 @@ def _messages(help_text: str) -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(), required=False, help_text=help_text)
 
 
-# A 400 of the lead list names each bad query parameter: LeadFilterSet's, and search.
+# A 400 of the lead list names each bad query parameter: LeadFilterSet's, search and page_size.
 LeadFilterError = inline_serializer(
     name="LeadFilterError",
     fields={

@@ -17,7 +17,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -29,6 +28,7 @@ from ..services.routing.hours import business_time_zone
 from . import queries
 from .filters import LeadFilterSet, Search
 from .openapi import LeadFilterError, errors, invalid
+from .pagination import Pagination
 from .permissions import ModelPermissions, check_may_reassign
 from .serializers import (
     CampaignNumbersSerializer,
@@ -42,14 +42,7 @@ from .serializers import (
     numbers_data,
 )
 
-
-class Pagination(PageNumberPagination):
-    """50 rows a page; ``?page_size=`` up to 200, so one request never loads a whole table."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
+BAD_PAGE_SIZE = "A bad ?page_size=."
 
 # StatusFilter's schema plus the comma-separated style (status=new,contacted) that drf-spectacular's
 # django-filter extension gives only to BaseCSVFilter subclasses, whose parsing differs from ours.
@@ -141,7 +134,7 @@ class LeadViewSet(
     @extend_schema(
         summary="A lead's changes of owner",
         filters=False,
-        responses={200: LeadAssignmentSerializer(many=True), **errors()},
+        responses={200: LeadAssignmentSerializer(many=True), **errors(bad_request=invalid(BAD_PAGE_SIZE))},
     )
     @action(detail=True, methods=["get"])
     def assignments(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -153,7 +146,10 @@ class LeadViewSet(
 @extend_schema_view(
     list=extend_schema(
         summary="Campaigns by name",
-        responses={200: CampaignSerializer(many=True), **errors(bad_request=invalid("A bad ?search=."))},
+        responses={
+            200: CampaignSerializer(many=True),
+            **errors(bad_request=invalid("A bad ?search= or ?page_size=.")),
+        },
     ),
     retrieve=extend_schema(summary="One campaign", responses={200: CampaignSerializer, **errors()}),
 )

@@ -3,7 +3,8 @@
 Authentication is the host's (``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]``): the app sets
 none of its own, so a CRM that already speaks tokens, sessions or OAuth to its staff keeps doing
 so. Permissions are the app's, because who may see which lead is part of the product
-(``api.permissions``). Pagination is the app's too (``api.pagination``), so every host gets the same page shape.
+(``api.permissions``). Pagination is the app's too (``api.pagination``), so every host gets the
+same page shape.
 """
 
 from __future__ import annotations

@@ -14,13 +14,14 @@ PYTEST_ARGS ?=
 # make run RUN_PORT=8001 when 8000 is taken.
 RUN_PORT ?= 8000
 
-.PHONY: help venv run test test-sqlite test-postgres bench lint migrations-check clean
+.PHONY: help venv run test test-sqlite test-postgres bench lint migrations-check api-check clean
 
 help:
 	@echo "make run    set everything up and start web + worker on the embedded default (SQLite, file broker)"
 	@echo "make test   run the test suite on SQLite, then on PostgreSQL when reachable"
 	@echo "make bench  webhook throughput vs a bare Django view, and leads/second per worker"
 	@echo "make lint   ruff check and makemigrations --check"
+	@echo "make api-check  schemathesis against a live server: the REST API does what its OpenAPI schema says"
 
 # The venv, and a local .env (random secrets, DEBUG=true) so manage.py works after any make command.
 venv: $(STAMP) .env
@@ -57,6 +58,14 @@ test-postgres: venv
 	else \
 		echo "== PostgreSQL not reachable at $(PG_HOSTPORT): PostgreSQL tests skipped (set TEST_POSTGRES_URL) =="; \
 	fi
+
+# The REST API against its own OpenAPI schema: gunicorn on a free port over a throwaway SQLite
+# database, schemathesis for about API_CHECK_SECONDS, any failure fails. Needs no service.
+API_CHECK_SECONDS ?= 90
+API_CHECK_ARGS ?=
+
+api-check: venv
+	$(PY) scripts/api_contract.py --max-time $(API_CHECK_SECONDS) $(API_CHECK_ARGS)
 
 # Webhook intake vs a bare Django view, and leads/second of one worker, in one run on one server
 # setup. Needs PostgreSQL and Redis; creates and drops its own database, uses its own Redis db.

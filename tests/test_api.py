@@ -311,8 +311,16 @@ def test_lead_list_is_newest_first_and_orders_by_last_message_with_silent_leads_
     assert ids(client.get(leads_url(), {"ordering": "last_message_at"})) == [newest.pk, oldest.pk, silent.pk]
     assert ids(client.get(leads_url(), {"ordering": "-last_message_at"})) == [oldest.pk, newest.pk, silent.pk]
     assert ids(client.get(leads_url(), {"ordering": "created_at"})) == [oldest.pk, silent.pk, newest.pk]
-    # a field that is not offered is ignored, not an error, and never orders by a hidden column
-    assert ids(client.get(leads_url(), {"ordering": "owner__password"})) == [newest.pk, silent.pk, oldest.pk]
+
+
+@pytest.mark.parametrize("value", ["bogus", "owner__password", "created_at,bogus", "-pk"])
+def test_an_ordering_that_is_not_offered_is_a_400_naming_the_parameter(manager, value):
+    LeadFactory()
+
+    response = api(manager).get(leads_url(), {"ordering": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["ordering"]
 
 
 # === Lead detail =====================================================================================
@@ -679,3 +687,92 @@ def test_the_browsable_api_offers_a_rep_an_edit_form_without_the_owner(rep, mana
 
     assert "&quot;status&quot;" in form(rep) and "&quot;owner&quot;" not in form(rep)
     assert "&quot;owner&quot;" in form(manager)
+
+
+# === Odd input found by schemathesis (scripts/api_contract.py): a 400 or a 404, never a 500 ========
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("owner", str(2**63)),  # past a 64-bit id: the driver would overflow
+        ("owner", "9" * 5000),  # past Python's int() digit limit
+        ("owner", "²"),  # a digit to str.isdigit(), not to int()
+        ("campaign", str(2**63)),
+    ],
+)
+def test_an_id_no_key_column_can_hold_is_a_400_naming_the_parameter(manager, param, value):
+    response = api(manager).get(leads_url(), {param: value})
+
+    assert response.status_code == 400
+    assert param in response.json()
+
+
+def test_the_largest_64_bit_ids_are_accepted_and_match_nothing(manager):
+    LeadFactory(owner=manager)
+
+    assert ids(api(manager).get(leads_url(), {"owner": str(2**63 - 1), "campaign": str(2**63 - 1)})) == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_after": "0001-01-01"},
+        {"created_before": "9999-12-31"},
+        {"created_after": "0001-01-01T00:00:00+05:30"},
+        {"created_before": "9999-12-31T23:59:59-05:00"},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_bound_nothing(manager, settings, params):
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "BUSINESS_TIME_ZONE": "Asia/Kolkata"}
+    lead = LeadFactory()
+
+    assert ids(api(manager).get(leads_url(), params)) == [lead.pk]
+
+
+def test_a_search_with_a_nul_character_is_a_400_on_every_database(manager):
+    LeadFactory(name="Rohan")
+
+    response = api(manager).get(leads_url(), {"search": "Ro\x00han"})
+
+    assert response.status_code == 400
+    assert "search" in response.json()
+
+
+def test_a_path_the_api_does_not_have_is_a_json_404(manager):
+    client = api(manager)
+
+    for url in (
+        "/whatsapp/api/leads/6.5e-3/assignments/",
+        "/whatsapp/api/nothing-here/",
+        "/whatsapp/api/leads/x/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json" and "detail" in response.json()
+    assert client.get("/whatsapp/api/leads").status_code == 301  # APPEND_SLASH still adds the slash
+
+
+@pytest.mark.parametrize("body", ["5", "null", '"owner"', "[1, 2]", "\x00", "{"])
+def test_a_patch_body_that_is_no_object_is_a_400_and_changes_nothing(manager, body):
+    lead = LeadFactory(owner=manager, status=Lead.Status.NEW)
+
+    response = api(manager).patch(lead_url(lead), body, content_type="application/json")
+
+    assert response.status_code == 400
+    lead.refresh_from_db()
+    assert (lead.status, lead.owner_id) == (Lead.Status.NEW, manager.pk)
+
+
+@pytest.mark.parametrize("value", ["false", "0", "-5", "1.5", "ten"])
+def test_a_page_size_that_is_no_positive_whole_number_is_a_400_naming_it(manager, value):
+    response = api(manager).get(leads_url(), {"page_size": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["page_size"]
+
+
+def test_a_page_size_of_a_thousand_digits_is_capped_like_any_large_one(manager):
+    LeadFactory()
+
+    assert len(ids(api(manager).get(leads_url(), {"page_size": "9" * 1000}))) == 1

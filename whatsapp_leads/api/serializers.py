@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..adapter import get_adapter
@@ -59,10 +60,24 @@ class CampaignSummarySerializer(serializers.ModelSerializer):
 
 
 class AdSerializer(serializers.ModelSerializer):
+    # Text, not a URLField: the published schema would promise a URL, and it is often empty.
+    source_url = serializers.CharField(
+        read_only=True, help_text="Ad URL from the latest referral; may be empty."
+    )
+
     class Meta:
         model = Ad
         fields = ("id", "meta_id", "name", "headline", "source_url")
         read_only_fields = fields
+
+
+class LeadCountsSerializer(serializers.Serializer):
+    """How far a lead's conversation went (schema of ``LeadSerializer.counts``)."""
+
+    messages = serializers.IntegerField()
+    inbound_messages = serializers.IntegerField()
+    conversations = serializers.IntegerField()
+    assignments = serializers.IntegerField()
 
 
 class LeadSerializer(PrintableModelSerializer):
@@ -93,6 +108,7 @@ class LeadSerializer(PrintableModelSerializer):
         )
         read_only_fields = fields
 
+    @extend_schema_field(LeadCountsSerializer)
     def get_counts(self, lead: Lead) -> dict[str, int]:
         """From the queryset's annotations (``queries.leads_for``): no query per lead."""
         return {
@@ -107,6 +123,10 @@ class LeadDetailSerializer(LeadSerializer):
     """One lead: the list's fields plus contact details, the ad and its first-touch referral."""
 
     ad = AdSerializer(read_only=True, allow_null=True)
+    # Text, not an EmailField: the published schema would promise an address, and it is often empty.
+    email = serializers.CharField(
+        read_only=True, help_text="Email address, e.g. from a WhatsApp Flow form; may be empty."
+    )
 
     class Meta(LeadSerializer.Meta):
         fields = (
@@ -141,8 +161,13 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         """Without the right to re-assign, ``owner`` is not a field at all (the browsable API's form
-        then leaves it out; the view answers a body naming it with 403 before this runs)."""
+        then leaves it out; the view answers a body naming it with 403 before this runs).
+
+        The OpenAPI schema describes the body for everyone, so there it is listed (drf-spectacular
+        marks the views it builds to describe with ``swagger_fake_view``)."""
         fields = super().get_fields()
+        if getattr(self.context.get("view"), "swagger_fake_view", False):
+            return fields
         request = self.context.get("request")
         if request is None or not can_reassign_leads(request.user):
             fields.pop("owner")
@@ -256,6 +281,39 @@ class NumbersQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(
         required=False, default=30, min_value=1, max_value=366, help_text="Days of leads per day."
     )
+
+
+class DayLeadsSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    leads = serializers.IntegerField()
+
+
+class StatusLeadsSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Lead.Status.choices)
+    label = serializers.CharField()
+    leads = serializers.IntegerField()
+
+
+class RepNumbersSerializer(serializers.Serializer):
+    owner_id = serializers.IntegerField(allow_null=True, help_text="null: the unassigned leads.")
+    name = serializers.CharField()
+    leads = serializers.IntegerField()
+    open = serializers.IntegerField()
+    won = serializers.IntegerField()
+    conversion = serializers.FloatField(allow_null=True, help_text="won / leads, 0 to 1.")
+
+
+class CampaignNumbersSerializer(serializers.Serializer):
+    """The schema of ``numbers_data`` (the answer is built by that function, not by this class)."""
+
+    days = serializers.IntegerField()
+    time_zone = serializers.CharField(help_text="BUSINESS_TIME_ZONE, the zone days are counted in.")
+    total = serializers.IntegerField()
+    won = serializers.IntegerField()
+    conversion = serializers.FloatField(allow_null=True, help_text="won / total, 0 to 1; null without leads.")
+    per_day = DayLeadsSerializer(many=True)
+    by_status = StatusLeadsSerializer(many=True)
+    per_rep = RepNumbersSerializer(many=True)
 
 
 def ratio(value: float | None) -> float | None:

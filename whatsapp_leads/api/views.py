@@ -3,19 +3,21 @@
 Authentication is the host's (``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]``): the app sets
 none of its own, so a CRM that already speaks tokens, sessions or OAuth to its staff keeps doing
 so. Permissions are the app's, because who may see which lead is part of the product
-(``api.permissions``). Pagination is set here too, so every host gets the same page shape.
+(``api.permissions``). Pagination is the app's too (``api.pagination``), so every host gets the
+same page shape.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import SearchFilter
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -25,9 +27,12 @@ from ..permissions import visible_leads
 from ..services.campaign_stats import campaign_numbers
 from ..services.routing.hours import business_time_zone
 from . import queries
-from .filters import LeadFilterBackend, NullsLastOrdering
+from .filters import LeadFilterSet, Search
+from .openapi import LeadFilterError, errors, invalid
+from .pagination import Pagination
 from .permissions import ModelPermissions, check_may_reassign
 from .serializers import (
+    CampaignNumbersSerializer,
     CampaignSerializer,
     LeadAssignmentSerializer,
     LeadDetailSerializer,
@@ -38,15 +43,40 @@ from .serializers import (
     numbers_data,
 )
 
+BAD_PAGE_SIZE = "A bad ?page_size=."
 
-class Pagination(PageNumberPagination):
-    """50 rows a page; ``?page_size=`` up to 200, so one request never loads a whole table."""
+# StatusFilter's schema plus the comma-separated style (status=new,contacted) that drf-spectacular's
+# django-filter extension gives only to BaseCSVFilter subclasses, whose parsing differs from ours.
+STATUS_PARAMETER = OpenApiParameter(
+    "status",
+    {"type": "array", "items": {"type": "string", "enum": list(Lead.Status.values)}},
+    description="A status, or several separated by commas: new,contacted,qualified.",
+    style="form",
+    explode=False,
+)
 
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
-
+@extend_schema_view(
+    list=extend_schema(
+        summary="Leads you may see, newest first",
+        parameters=[STATUS_PARAMETER],
+        responses={
+            200: LeadSerializer(many=True),
+            **errors(bad_request=OpenApiResponse(LeadFilterError, description="A malformed parameter.")),
+        },
+    ),
+    retrieve=extend_schema(summary="One lead", responses={200: LeadDetailSerializer, **errors()}),
+    partial_update=extend_schema(
+        summary="Change a lead's name, status or (managers) owner",
+        request=LeadUpdateSerializer,
+        responses={
+            200: LeadDetailSerializer,
+            **errors(
+                bad_request=invalid("A bad value, a field the API does not change, or no JSON.", body=True)
+            ),
+        },
+    ),
+)
 class LeadViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
 ):
@@ -54,10 +84,9 @@ class LeadViewSet(
 
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
-    filter_backends = (LeadFilterBackend, SearchFilter, NullsLastOrdering)
+    filter_backends = (DjangoFilterBackend, Search)
+    filterset_class = LeadFilterSet
     search_fields = ("phone", "name", "wa_id", "user_id")
-    ordering_fields = ("created_at", "last_message_at")
-    ordering = ("-created_at",)
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.
     http_method_names = ("get", "patch", "head", "options")
     serializer_classes = {
@@ -83,7 +112,7 @@ class LeadViewSet(
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self.get_object()  # first: another rep's lead is a 404 whatever the body says
-        if "owner" in request.data:
+        if isinstance(request.data, Mapping) and "owner" in request.data:
             check_may_reassign(request.user)
         serializer = self.get_serializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -91,33 +120,60 @@ class LeadViewSet(
         fresh = queries.leads_for(request.user).get(pk=lead.pk)
         return Response(LeadDetailSerializer(fresh, context=self.get_serializer_context()).data)
 
+    # *args/**kwargs: the router's format-suffix routes (messages.json) also pass ``format``.
+    @extend_schema(
+        summary="A lead's transcript",
+        filters=False,
+        responses={200: MessageSerializer(many=True), **errors()},
+    )
     @action(detail=True, methods=["get"])
-    def messages(self, request: Request, pk: str | None = None) -> Response:
+    def messages(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The lead's transcript across our numbers, oldest first, paginated."""
         page = self.paginate_queryset(queries.transcript(self.get_object()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(
+        summary="A lead's changes of owner",
+        filters=False,
+        responses={200: LeadAssignmentSerializer(many=True), **errors(bad_request=invalid(BAD_PAGE_SIZE))},
+    )
     @action(detail=True, methods=["get"])
-    def assignments(self, request: Request, pk: str | None = None) -> Response:
+    def assignments(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Who had the lead, newest first: automatic routing and re-assignments alike."""
         page = self.paginate_queryset(queries.assignments(self.get_object()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="Campaigns by name",
+        responses={
+            200: CampaignSerializer(many=True),
+            **errors(bad_request=invalid("A bad ?search= or ?page_size=.")),
+        },
+    ),
+    retrieve=extend_schema(summary="One campaign", responses={200: CampaignSerializer, **errors()}),
+)
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     """Campaigns with their member counts, and each campaign's numbers."""
 
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
     serializer_class = CampaignSerializer
-    filter_backends = (SearchFilter,)
+    filter_backends = (Search,)
     search_fields = ("name", "meta_id")
 
     def get_queryset(self) -> QuerySet[Campaign]:
         return queries.campaigns()
 
+    @extend_schema(
+        summary="A campaign's numbers",
+        filters=False,
+        parameters=[NumbersQuerySerializer],
+        responses={200: CampaignNumbersSerializer, **errors(bad_request=invalid("A bad ?days=."))},
+    )
     @action(detail=True, methods=["get"])
-    def numbers(self, request: Request, pk: str | None = None) -> Response:
+    def numbers(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Leads per day (``?days=``, default 30), by status and per rep, and conversion (won / all)."""
         campaign = self.get_object()
         query = NumbersQuerySerializer(data=request.query_params)

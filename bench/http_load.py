@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from whatsapp_leads.providers.meta.signature import sign
-from whatsapp_leads.simulation import dumps, inbound
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 
 AD_ID = "120226305854810726"
 

@@ -40,9 +40,9 @@ def seed() -> None:
 
     from whatsapp_leads.management.commands.whatsapp_demo import AD_META_ID, MANAGERS_GROUP
     from whatsapp_leads.models import Lead, WebhookEvent
+    from whatsapp_leads.providers.meta.simulation import dumps, inbound
     from whatsapp_leads.services import assignment
     from whatsapp_leads.services.processing import process_event
-    from whatsapp_leads.simulation import dumps, inbound
 
     manager = get_user_model()._default_manager.create_user(
         username=MANAGER, password=os.environ["API_CONTRACT_PASSWORD"], is_staff=True

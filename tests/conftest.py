@@ -15,7 +15,7 @@ from tests.support.brokers import broker_down, drain_memory_queue, point_celery_
 from tests.support.factories import UserFactory
 from tests.support.people import LEAD_PERMS, staff
 from whatsapp_leads.providers.meta.signature import sign
-from whatsapp_leads.simulation import dumps
+from whatsapp_leads.providers.meta.simulation import dumps
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

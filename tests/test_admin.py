@@ -31,9 +31,7 @@ from whatsapp_leads.models import (
     WebhookEvent,
 )
 from whatsapp_leads.parsing import Business
-from whatsapp_leads.services.conversations import record_outbound
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import (
+from whatsapp_leads.providers.meta.simulation import (
     DISPLAY_NUMBER,
     PHONE_NUMBER_ID,
     WABA_ID,
@@ -47,6 +45,8 @@ from whatsapp_leads.simulation import (
     text_message,
     wamid,
 )
+from whatsapp_leads.services.conversations import record_outbound
+from whatsapp_leads.services.processing import process_event
 
 pytestmark = pytest.mark.django_db
 

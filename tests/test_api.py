@@ -25,11 +25,7 @@ from tests.support.world import T0
 from whatsapp_leads.models import Lead, LeadAssignment, WebhookEvent
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.permissions import can_reassign_leads, can_see_all_leads, visible_leads
-from whatsapp_leads.services import assignment
-from whatsapp_leads.services.conversations import record_outbound
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.signals import lead_assigned
-from whatsapp_leads.simulation import (
+from whatsapp_leads.providers.meta.simulation import (
     DISPLAY_NUMBER,
     PHONE_NUMBER_ID,
     WABA_ID,
@@ -41,6 +37,10 @@ from whatsapp_leads.simulation import (
     text_message,
     wamid,
 )
+from whatsapp_leads.services import assignment
+from whatsapp_leads.services.conversations import record_outbound
+from whatsapp_leads.services.processing import process_event
+from whatsapp_leads.signals import lead_assigned
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from tests.support.delivery import deliver
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 from tests.support.world import AD_ID, T0
 from whatsapp_leads.models import Campaign, Lead, LeadAssignment
-from whatsapp_leads.simulation import inbound
+from whatsapp_leads.providers.meta.simulation import inbound
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from tests.support.procs import REDIS_URL, Workers, publishing_to, wait_for
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.world import AD_ID
 from whatsapp_leads.models import Lead, WebhookEvent
+from whatsapp_leads.providers.meta.simulation import inbound
 from whatsapp_leads.services.inbox import sweep
-from whatsapp_leads.simulation import inbound
 
 pytestmark = [
     pytest.mark.postgres,

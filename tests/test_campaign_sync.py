@@ -37,9 +37,9 @@ from tests.support.fake_graph import (
 from tests.support.world import AD_ID
 from whatsapp_leads.graph import GraphClient
 from whatsapp_leads.models import Ad, AdSet, Campaign, Lead, LeadAssignment, WebhookEvent
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.services import campaign_sync
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps, inbound
 from whatsapp_leads.tasks import lookup_ad, sync_campaigns
 
 CAMPAIGN_ID = "120226305854800001"

@@ -37,8 +37,8 @@ from whatsapp_leads.models import (
     WebhookEvent,
 )
 from whatsapp_leads.providers.meta.signature import sign
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps, inbound
 
 DEMO_AD_ID = "120226305854810726"
 REPO_DIR = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ from tests.support.factories import WebhookEventFactory
 from tests.support.procs import Racers, database_url, wait_for
 from tests.support.world import AD_ID, campaign_with_team
 from whatsapp_leads.models import Conversation, Lead, LeadAssignment, Message, WebhookEvent
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.queueing import PROCESS_EVENT, publish
-from whatsapp_leads.simulation import dumps, inbound
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ import pytest
 from tests.support.delivery import deliver as process_ok
 from tests.support.kinds_support import USER_BSUID, USER_WA_ID, load, value
 from whatsapp_leads.models import AccountEvent, Lead, LeadHistory
-from whatsapp_leads.simulation import inbound
+from whatsapp_leads.providers.meta.simulation import inbound
 
 pytestmark = pytest.mark.django_db
 

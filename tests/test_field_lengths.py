@@ -39,8 +39,8 @@ from whatsapp_leads.models import (
     StatusUpdate,
     WebhookEvent,
 )
+from whatsapp_leads.providers.meta.simulation import PHONE_NUMBER_ID, inbound
 from whatsapp_leads.services.fitting import MARK
-from whatsapp_leads.simulation import PHONE_NUMBER_ID, inbound
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from tests.support.delivery import deliver as process_ok
 from tests.support.kinds_support import load, message, value
 from whatsapp_leads.models import Lead, Message
-from whatsapp_leads.simulation import text_message
+from whatsapp_leads.providers.meta.simulation import text_message
 
 pytestmark = pytest.mark.django_db
 

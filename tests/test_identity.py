@@ -10,8 +10,8 @@ import pytest
 from tests.support.delivery import deliver as process_ok
 from tests.support.kinds_support import USER_BSUID, USER_WA_ID, load, message, value
 from whatsapp_leads.models import AccountEvent, Lead, LeadHistory, Message
+from whatsapp_leads.providers.meta.simulation import contact, envelope, messages_value, text_message
 from whatsapp_leads.signals import lead_merged
-from whatsapp_leads.simulation import contact, envelope, messages_value, text_message
 
 pytestmark = pytest.mark.django_db
 

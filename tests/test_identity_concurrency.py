@@ -16,7 +16,7 @@ import pytest
 from tests.support.factories import LeadFactory, WebhookEventFactory
 from tests.support.procs import Racers, database_url
 from whatsapp_leads.models import Lead, LeadHistory, Message, WebhookEvent
-from whatsapp_leads.simulation import dumps, inbound
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

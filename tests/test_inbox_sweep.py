@@ -11,10 +11,10 @@ from django.utils import timezone
 from tests.support.factories import WebhookEventFactory
 from tests.test_processing import two_users_one_broken
 from whatsapp_leads.models import WebhookEvent
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.queueing import PROCESS_EVENT, publish
 from whatsapp_leads.services.inbox import sweep
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps, inbound
 
 pytestmark = pytest.mark.django_db
 

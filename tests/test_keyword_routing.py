@@ -9,8 +9,8 @@ from tests.support.delivery import deliver
 from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory, UserFactory
 from tests.support.world import T0
 from whatsapp_leads.models import Campaign, Lead
+from whatsapp_leads.providers.meta.simulation import inbound
 from whatsapp_leads.services.routing.keywords import first_match
-from whatsapp_leads.simulation import inbound
 
 
 def chat(text: str, *, wa_id: str = "919876543210", **kwargs) -> Lead:

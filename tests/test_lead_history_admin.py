@@ -19,7 +19,7 @@ from tests.support.delivery import deliver as process_ok
 from tests.support.factories import UserFactory
 from tests.support.kinds_support import load
 from whatsapp_leads.models import Lead, LeadHistory
-from whatsapp_leads.simulation import inbound
+from whatsapp_leads.providers.meta.simulation import inbound
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from tests.support.delivery import deliver
 from tests.support.factories import AdFactory, CampaignFactory
 from tests.support.world import T0
 from whatsapp_leads.models import Ad, Conversation, Lead, Message
-from whatsapp_leads.simulation import (
+from whatsapp_leads.providers.meta.simulation import (
     PHONE_NUMBER_ID,
     contact,
     envelope,

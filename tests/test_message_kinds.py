@@ -17,10 +17,10 @@ from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message, va
 from tests.support.world import AD_ID
 from whatsapp_leads.models import AccountEvent, Lead, Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.parsing import Business
+from whatsapp_leads.providers.meta.simulation import PHONE_NUMBER_ID
 from whatsapp_leads.services.conversations import record_outbound
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.signals import account_event_received
-from whatsapp_leads.simulation import PHONE_NUMBER_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from whatsapp_leads.parsing import (
     MessageStatus,
 )
 from whatsapp_leads.providers.meta.parser import PayloadError, parse_payload, parse_timestamp
-from whatsapp_leads.simulation import (
+from whatsapp_leads.providers.meta.simulation import (
     DISPLAY_NUMBER,
     PHONE_NUMBER_ID,
     WABA_ID,
@@ -255,7 +255,13 @@ def test_timestamps_are_unix_seconds_as_string_or_number_in_utc(value):
 
 
 def test_referral_urls_that_are_not_http_are_dropped_but_kept_raw():
-    from whatsapp_leads.simulation import contact, envelope, messages_value, referral, text_message
+    from whatsapp_leads.providers.meta.simulation import (
+        contact,
+        envelope,
+        messages_value,
+        referral,
+        text_message,
+    )
 
     ref = referral(source_url="javascript:alert(1)", image_url="HTTPS://cdn.example.com/a.png")
     payload = envelope(messages_value([text_message(referral_=ref)], [contact()]))

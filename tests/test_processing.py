@@ -17,8 +17,15 @@ from tests.support.factories import (
 from whatsapp_leads import models
 from whatsapp_leads.adapter import LeadAdapter
 from whatsapp_leads.models import Conversation, Lead, Message, StatusUpdate, WebhookEvent
+from whatsapp_leads.providers.meta.simulation import (
+    contact,
+    dumps,
+    envelope,
+    inbound,
+    messages_value,
+    text_message,
+)
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import contact, dumps, envelope, inbound, messages_value, text_message
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from tests.support.provider_security import ProviderSecurityCases
 from tests.support.world import AD_ID
 from whatsapp_leads.models import Lead, Message, WebhookEvent
 from whatsapp_leads.providers.meta.signature import sign
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.providers.registry import UnknownProvider, all_providers, get_provider
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps, inbound
 
 META = "whatsapp_leads.providers.meta.MetaProvider"
 

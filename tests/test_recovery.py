@@ -14,8 +14,8 @@ import pytest
 from tests.support.procs import REDIS_URL, Workers, database_url, publishing_to, wait_for
 from tests.support.tcp_proxy import TcpProxy
 from whatsapp_leads.models import Lead, WebhookEvent
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.queueing import PROCESS_EVENT, publish
-from whatsapp_leads.simulation import dumps, inbound
 
 pytestmark = [
     pytest.mark.postgres,

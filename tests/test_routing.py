@@ -28,11 +28,11 @@ from tests.support.factories import (
     WebhookEventFactory,
 )
 from whatsapp_leads.models import Campaign, CampaignMember, Lead, LeadAssignment
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 from whatsapp_leads.services import assignment
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.services.routing.hours import WorkingHours
 from whatsapp_leads.signals import lead_assigned
-from whatsapp_leads.simulation import dumps, inbound
 
 IST = ZoneInfo("Asia/Kolkata")
 MONDAY = date(2025, 6, 9)

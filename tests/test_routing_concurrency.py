@@ -22,7 +22,7 @@ from tests.support.factories import (
 from tests.support.procs import Racers, database_url
 from tests.support.world import AD_ID
 from whatsapp_leads.models import Campaign, Lead, LeadAssignment, WebhookEvent
-from whatsapp_leads.simulation import dumps, inbound
+from whatsapp_leads.providers.meta.simulation import dumps, inbound
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

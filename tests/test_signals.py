@@ -14,10 +14,7 @@ from whatsapp_leads import signals
 from whatsapp_leads.models import Lead, Message
 from whatsapp_leads.parsing import Business
 from whatsapp_leads.providers.meta.parser import parse_payload
-from whatsapp_leads.services.conversations import record_outbound
-from whatsapp_leads.services.ingest import apply_update
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import (
+from whatsapp_leads.providers.meta.simulation import (
     DISPLAY_NUMBER,
     PHONE_NUMBER_ID,
     WABA_ID,
@@ -27,6 +24,9 @@ from whatsapp_leads.simulation import (
     status,
     statuses_value,
 )
+from whatsapp_leads.services.conversations import record_outbound
+from whatsapp_leads.services.ingest import apply_update
+from whatsapp_leads.services.processing import process_event
 
 pytestmark = pytest.mark.django_db
 

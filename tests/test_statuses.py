@@ -9,10 +9,7 @@ import pytest
 from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory, WebhookEventFactory
 from whatsapp_leads.models import Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.parsing import Business
-from whatsapp_leads.services import statuses
-from whatsapp_leads.services.conversations import record_outbound
-from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import (
+from whatsapp_leads.providers.meta.simulation import (
     DISPLAY_NUMBER,
     PHONE_NUMBER_ID,
     WABA_ID,
@@ -21,6 +18,9 @@ from whatsapp_leads.simulation import (
     status,
     statuses_value,
 )
+from whatsapp_leads.services import statuses
+from whatsapp_leads.services.conversations import record_outbound
+from whatsapp_leads.services.processing import process_event
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from tests.support.delivery import deliver
 from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory, WebhookEventFactory
 from tests.support.people import logged_in
 from whatsapp_leads.models import Lead, Message
-from whatsapp_leads.simulation import inbound
+from whatsapp_leads.providers.meta.simulation import inbound
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from tests.support.delivery import deliver as process_ok
 from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory, UserFactory
 from tests.support.kinds_support import OUR_WAMID, USER_WA_ID, load, message
 from whatsapp_leads.models import Lead, Message
+from whatsapp_leads.providers.meta.simulation import PHONE_NUMBER_ID
 from whatsapp_leads.services.media import download_media
-from whatsapp_leads.simulation import PHONE_NUMBER_ID
 
 pytestmark = pytest.mark.django_db
 

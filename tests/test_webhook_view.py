@@ -20,9 +20,16 @@ from tests.support.brokers import broker_down
 from whatsapp_leads.conf import app_settings
 from whatsapp_leads.models import Lead, Message, WebhookEvent
 from whatsapp_leads.providers.meta.signature import sign, verify_meta_signature
+from whatsapp_leads.providers.meta.simulation import (
+    contact,
+    dumps,
+    envelope,
+    inbound,
+    messages_value,
+    text_message,
+)
 from whatsapp_leads.services import inbox
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import contact, dumps, envelope, inbound, messages_value, text_message
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ import pytest
 from tests.support.procs import wait_for
 from tests.support.world import AD_ID, campaign_with_team
 from whatsapp_leads.models import Lead, LeadAssignment, Message, WebhookEvent
-from whatsapp_leads.simulation import inbound
+from whatsapp_leads.providers.meta.simulation import inbound
 
 pytestmark = [
     pytest.mark.postgres,

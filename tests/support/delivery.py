@@ -7,8 +7,8 @@ from typing import Any
 
 from tests.support.factories import WebhookEventFactory
 from whatsapp_leads.models import WebhookEvent
+from whatsapp_leads.providers.meta.simulation import dumps
 from whatsapp_leads.services.processing import process_event
-from whatsapp_leads.simulation import dumps
 
 
 def process(payload: dict[str, Any] | bytes) -> WebhookEvent:

@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...conf import app_settings
 from ...providers.meta.signature import SIGNATURE_HEADER, sign
+from ...providers.meta.simulation import dumps, inbound, status_update, wamid
 from ...services.phones import to_e164
-from ...simulation import dumps, inbound, status_update, wamid
 
 STATUSES = ("sent", "delivered", "read", "played", "failed")
 TIMEOUT_SECONDS = 15

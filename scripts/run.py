@@ -39,7 +39,7 @@ def prepare() -> dict[str, str]:
     """Write .env, load the settings it feeds, and create the folders they point at; facts to print."""
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
-    from bootstrap_env import create
+    from scripts.bootstrap_env import create
 
     path = ROOT / ".env"
     print(

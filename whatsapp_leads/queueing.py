@@ -7,6 +7,7 @@ a failure here is logged, not raised: the periodic sweep queues it again later.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -52,7 +53,7 @@ def sweep(*, older_than_seconds: float | None = None, include_failed: bool = Tru
     from .models import WebhookEvent
 
     age = app_settings.SWEEP_PENDING_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timezone.timedelta(seconds=age)
+    cutoff = timezone.now() - timedelta(seconds=age)
     stale = Q(status=WebhookEvent.Status.PENDING)
     if include_failed:
         stale |= Q(status=WebhookEvent.Status.FAILED, attempts__lt=app_settings.MAX_ATTEMPTS)

@@ -9,9 +9,9 @@ can widen it, so ``?owner=<someone else>`` gives a rep an empty page, not anothe
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
@@ -23,6 +23,8 @@ from ..services.routing.hours import business_time_zone
 
 ME = "me"
 NOBODY = "none"
+_M = TypeVar("_M", bound=Model)
+_R = TypeVar("_R")
 DATE_HELP = "Use an ISO date (2025-06-30) or date-time (2025-06-30T18:00:00Z; write + as %2B)."
 
 
@@ -114,7 +116,7 @@ def lead_filter(params: dict[str, Any], *, user: Any) -> Q:
 class LeadFilterBackend(BaseFilterBackend):
     """Applies ``LeadQueryParams``; a bad parameter is a 400 naming it."""
 
-    def filter_queryset(self, request: Request, queryset: QuerySet[Lead], view: Any) -> QuerySet[Lead]:
+    def filter_queryset(self, request: Request, queryset: QuerySet[_M, _R], view: Any) -> QuerySet[_M, _R]:
         params = LeadQueryParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         return queryset.filter(lead_filter(params.validated_data, user=request.user))

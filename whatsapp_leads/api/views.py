@@ -8,9 +8,9 @@ so. Permissions are the app's, because who may see which lead is part of the pro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -37,6 +37,9 @@ from .serializers import (
     NumbersQuerySerializer,
     numbers_data,
 )
+
+_M = TypeVar("_M", bound=Model)
+_R = TypeVar("_R")
 
 
 class Pagination(PageNumberPagination):
@@ -75,7 +78,7 @@ class LeadViewSet(
     def get_serializer_class(self) -> type[BaseSerializer]:
         return self.serializer_classes.get(self.action, LeadDetailSerializer)
 
-    def filter_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+    def filter_queryset(self, queryset: QuerySet[_M, _R]) -> QuerySet[_M, _R]:
         # Filters, search and ordering shape the list; a lead asked for by id is found by id alone.
         if self.action != "list":
             return queryset

@@ -110,7 +110,7 @@ def user_preferences(
 ) -> Iterator[Update]:
     """Each marketing stop / resume; its ``timestamp`` is an integer (Unix seconds)."""
     items = value.get("user_preferences")
-    contacts = value.get("contacts") if isinstance(value.get("contacts"), list) else []
+    contacts = raw if isinstance(raw := value.get("contacts"), list) else []
     if not isinstance(items, list):
         yield InvalidUpdate(reason="user_preferences should be a list", path=path, raw=value)
         return

@@ -7,6 +7,7 @@ raising.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,7 +167,7 @@ class AccountNotice:
     event: str = ""
     summary: str = ""
     occurred_at: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` is an attribute here
 
 
 @dataclass(**FROZEN)

@@ -36,8 +36,11 @@ REDIS_DBS = {
 }
 MAIN = ("3.11", "5.2")  # the combination make test runs (.ci/run's first test step)
 
-nox.options.default_venv_backend = "venv"
+# uv (requirements.txt) creates and fills a session's venv in seconds; plain venv + pip without it.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_venv = "yes"
+# The interpreters come from PATH (.ci/run and make matrix put pyenv's there); never from the network.
+nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = True
 
 

@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # Branch coverage of whatsapp_leads (pyproject.toml [tool.coverage]): make test measures both runs and
 # prints the total; COV_FAIL_UNDER=<percent> makes a lower total fail (.ci/run sets the floor).
 COV_FAIL_UNDER ?=
-COV_ARGS := --cov --cov-report=
+COV_ARGS := --cov --cov-append --cov-report=
 # nox finds the interpreters of its matrix (Python 3.11 and 3.13) on PATH; pyenv's are added when present.
 PYENV_BINS := $(wildcard /root/.pyenv/versions/3.11.*/bin /root/.pyenv/versions/3.13.*/bin)
 NOX_PATH := $(subst $(eval) ,:,$(strip $(PYENV_BINS) $(PATH)))
@@ -22,7 +22,7 @@ NOX_ARGS ?=
 # make run RUN_PORT=8001 when 8000 is taken.
 RUN_PORT ?= 8000
 
-.PHONY: help venv run test test-sqlite test-postgres coverage-report matrix bench lint typecheck clean
+.PHONY: help venv run test test-sqlite test-postgres coverage-erase coverage-report matrix bench lint typecheck clean
 
 help:
 	@echo "make run    set everything up and start web + worker on the embedded default (SQLite, file broker)"
@@ -59,8 +59,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # The suite on SQLite, then on PostgreSQL; coverage of both runs together is printed at the end.
-test: test-sqlite test-postgres coverage-report
-test: COV_APPEND := --cov-append
+test: coverage-erase test-sqlite test-postgres coverage-report
 
 test-sqlite: venv
 	@echo "== tests on SQLite (embedded default) =="
@@ -69,10 +68,13 @@ test-sqlite: venv
 test-postgres: venv
 	@if $(PY) scripts/reachable.py $(PG_HOSTPORT) || [ "$$CI" = "true" ]; then \
 		echo "== tests on PostgreSQL ($(PG_HOSTPORT)) =="; \
-		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(COV_ARGS) $(COV_APPEND) $(PYTEST_ARGS); \
+		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(COV_ARGS) $(PYTEST_ARGS); \
 	else \
 		echo "== PostgreSQL not reachable at $(PG_HOSTPORT): PostgreSQL tests skipped (set TEST_POSTGRES_URL) =="; \
 	fi
+
+coverage-erase: venv
+	@$(VENV)/bin/coverage erase
 
 coverage-report: venv
 	@echo "== branch coverage of whatsapp_leads =="

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import nox
@@ -99,7 +100,9 @@ def tests(session: nox.Session, django: str, db: str) -> None:
     ]
     requirements = Path(session.create_tmp()) / "requirements.txt"
     requirements.write_text("\n".join(pins) + "\n")
+    started = time.monotonic()
     session.install("--quiet", "-r", str(requirements), _django_requirement(django), ".")
+    session.log(f"installed in {time.monotonic() - started:.0f} s")
     session.run("python", "-c", "import django; print('Django', django.get_version())", silent=False)
     env = {"TEST_REDIS_URL": _redis_url(key)}
     if db == "postgres":
@@ -110,4 +113,6 @@ def tests(session: nox.Session, django: str, db: str) -> None:
         env["DATABASE_URL"] = "sqlite:///:memory:"
         marker = ["-m", "not postgres"]
     print(f"database {env['DATABASE_URL']}, redis {env['TEST_REDIS_URL']}")
+    started = time.monotonic()
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *marker, *session.posargs, env=env)
+    session.log(f"tests ran in {time.monotonic() - started:.0f} s")

@@ -55,8 +55,9 @@ lint: venv typecheck
 	else echo "lint-imports: no [tool.importlinter] contract in pyproject.toml yet"; fi
 	DEBUG=true DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
+# The django-stubs plugin loads the settings: DEBUG=true so no secret or .env is needed.
 typecheck: venv
-	$(VENV)/bin/mypy
+	DEBUG=true DATABASE_URL=sqlite:///:memory: $(VENV)/bin/mypy
 
 # The suite on SQLite, then on PostgreSQL; coverage of both runs together is printed at the end.
 test: coverage-erase test-sqlite test-postgres coverage-report

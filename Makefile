@@ -11,16 +11,25 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/whatsapp_leads
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PG_HOSTPORT := $(shell echo '$(TEST_POSTGRES_URL)' | sed -E 's|^[a-z]+://([^@/]*@)?([^/:]+)(:([0-9]+))?.*|\2:\4|; s|:$$|:5432|')
 PYTEST_ARGS ?=
+# Branch coverage of whatsapp_leads (pyproject.toml [tool.coverage]): make test measures both runs and
+# prints the total; COV_FAIL_UNDER=<percent> makes a lower total fail (.ci/run sets the floor).
+COV_FAIL_UNDER ?=
+COV_ARGS := --cov --cov-append --cov-report=
+# nox finds the interpreters of its matrix (Python 3.11 and 3.13) on PATH; pyenv's are added when present.
+PYENV_BINS := $(wildcard /root/.pyenv/versions/3.11.*/bin /root/.pyenv/versions/3.13.*/bin)
+NOX_PATH := $(subst $(eval) ,:,$(strip $(PYENV_BINS) $(PATH)))
+NOX_ARGS ?=
 # make run RUN_PORT=8001 when 8000 is taken.
 RUN_PORT ?= 8000
 
-.PHONY: help venv run test test-sqlite test-postgres bench lint migrations-check api-check clean
+.PHONY: help venv run test test-sqlite test-postgres coverage-erase coverage-report matrix bench lint typecheck api-check clean
 
 help:
 	@echo "make run    set everything up and start web + worker on the embedded default (SQLite, file broker)"
 	@echo "make test   run the test suite on SQLite, then on PostgreSQL when reachable"
 	@echo "make bench  webhook throughput vs a bare Django view, and leads/second per worker"
-	@echo "make lint   ruff check and makemigrations --check"
+	@echo "make lint   ruff check, ruff format --check, mypy, lint-imports, makemigrations --check"
+	@echo "make matrix the nox matrix: Python 3.11/3.13 x Django 5.2/6.0 x SQLite/PostgreSQL (NOX_ARGS=...)"
 	@echo "make api-check  schemathesis against a live server: the REST API does what its OpenAPI schema says"
 
 # The venv, and a local .env (random secrets, DEBUG=true) so manage.py works after any make command.
@@ -41,20 +50,28 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	RUN_PORT=$(RUN_PORT) $(PY) scripts/run.py --port $(RUN_PORT)
 
-lint: venv
+lint: venv typecheck
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@if grep -q '^\[tool.importlinter\]' pyproject.toml; then $(VENV)/bin/lint-imports; \
+	else echo "lint-imports: no [tool.importlinter] contract in pyproject.toml yet"; fi
 	DEBUG=true DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
-test: test-sqlite test-postgres
+# The django-stubs plugin loads the settings: DEBUG=true so no secret or .env is needed.
+typecheck: venv
+	DEBUG=true DATABASE_URL=sqlite:///:memory: $(VENV)/bin/mypy
+
+# The suite on SQLite, then on PostgreSQL; coverage of both runs together is printed at the end.
+test: coverage-erase test-sqlite test-postgres coverage-report
 
 test-sqlite: venv
 	@echo "== tests on SQLite (embedded default) =="
-	DATABASE_URL=sqlite:///:memory: TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///:memory: TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" $(COV_ARGS) $(PYTEST_ARGS)
 
 test-postgres: venv
 	@if $(PY) scripts/reachable.py $(PG_HOSTPORT) || [ "$$CI" = "true" ]; then \
 		echo "== tests on PostgreSQL ($(PG_HOSTPORT)) =="; \
-		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS); \
+		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(COV_ARGS) $(PYTEST_ARGS); \
 	else \
 		echo "== PostgreSQL not reachable at $(PG_HOSTPORT): PostgreSQL tests skipped (set TEST_POSTGRES_URL) =="; \
 	fi
@@ -67,6 +84,17 @@ API_CHECK_ARGS ?=
 api-check: venv
 	$(PY) scripts/api_contract.py --max-time $(API_CHECK_SECONDS) $(API_CHECK_ARGS)
 
+coverage-erase: venv
+	@$(VENV)/bin/coverage erase
+
+coverage-report: venv
+	@echo "== branch coverage of whatsapp_leads =="
+	$(VENV)/bin/coverage report $(if $(COV_FAIL_UNDER),--fail-under=$(COV_FAIL_UNDER))
+
+# Every combination of the matrix (noxfile.py); NOX_ARGS="-t ci" runs the ones .ci/run adds to make test.
+matrix: venv
+	PATH="$(NOX_PATH)" TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/nox $(NOX_ARGS)
+
 # Webhook intake vs a bare Django view, and leads/second of one worker, in one run on one server
 # setup. Needs PostgreSQL and Redis; creates and drops its own database, uses its own Redis db.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wl_bench
@@ -78,4 +106,4 @@ bench: venv
 	$(PY) -m bench.campaign_stats --database-url $(BENCH_DATABASE_URL)_stats
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .mypy_cache .nox .coverage .coverage.* htmlcov

@@ -68,7 +68,7 @@ def _requests_for(plan: Plan, index: int, count: int) -> list[tuple[str, bytes |
     if plan.secret is None:
         return [("GET", None, {})] * count
     first = plan.user_offset + index * count
-    out = []
+    out: list[tuple[str, bytes | None, dict[str, str]]] = []
     for n in range(first, first + count):
         body = bench_payload(n)
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, plan.secret)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -123,9 +124,11 @@ def webhook_url() -> str:
 def post_webhook(client: Client, webhook_url: str):
     """POST a payload (dict or bytes) signed with the test app secret, as Meta would."""
 
-    def post(payload, *, secret: str = APP_SECRET, signature: str | None = None, **extra):
+    def post(payload, *, secret: str = APP_SECRET, signature: str | None = None, **extra: Any):
         body = payload if isinstance(payload, bytes) else dumps(payload)
-        headers = {"HTTP_X_HUB_SIGNATURE_256": signature if signature is not None else sign(body, secret)}
+        headers: dict[str, Any] = {
+            "HTTP_X_HUB_SIGNATURE_256": signature if signature is not None else sign(body, secret)
+        }
         headers.update(extra)
         return client.generic("POST", webhook_url, body, content_type="application/json", **headers)
 

@@ -30,7 +30,7 @@ KNOWN_TYPES = ["text", "image", "audio", "document", "sticker", "location", "con
 huge_text = st.builds(
     lambda char, n: char * n, st.characters(), st.integers(min_value=1_000, max_value=60_000)
 )
-odd_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40) | st.sampled_from(
+odd_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40) | st.sampled_from(
     ["", " ", "\u0000", "\u202e", "👍🏽", "ज़", "null", "1e309", "-1", "wamid.", "{}"]
 )
 leaf = st.one_of(

@@ -68,6 +68,7 @@ def arrive(graph, payload: dict, data: bytes, mime: str) -> Message:
     """Process a media webhook, then download its file: the message as stored afterwards."""
     process_ok(payload)
     row = Message.objects.order_by("-pk").first()
+    assert row is not None, "the webhook stored no message"
     serve_from_graph(graph, row, data, mime)
     assert download_media(row.pk).status == "downloaded"
     row.refresh_from_db()

@@ -72,7 +72,7 @@ def snapshot() -> dict[str, list[dict]]:
         "ads": models.Ad,
         "campaigns": models.Campaign,
     }
-    return {name: list(model.objects.order_by("pk").values()) for name, model in tables.items()}
+    return {name: list(model._default_manager.order_by("pk").values()) for name, model in tables.items()}
 
 
 def two_users_one_broken() -> bytes:

@@ -14,6 +14,7 @@ again when the settings change (``override_settings`` in tests, a host swapping 
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
@@ -40,13 +41,14 @@ class PrivateFileSystemStorage(FileSystemStorage):
     def __init__(self, location: str | os.PathLike | None = None, **kwargs) -> None:
         kwargs["base_url"] = None
         super().__init__(location=location, **kwargs)
+        self._private_location = location
 
     @cached_property
     def base_location(self) -> str:
-        return self._value_or_setting(self._location, os.path.join(settings.MEDIA_ROOT, PRIVATE_DIR))
+        return self._value_or_setting(self._private_location, os.path.join(settings.MEDIA_ROOT, PRIVATE_DIR))
 
     @cached_property
-    def base_url(self) -> None:
+    def base_url(self) -> None:  # type: ignore[override]  # None on purpose: url() raises ValueError
         return None
 
 
@@ -76,6 +78,8 @@ def resolve_media_storage(value: object = None) -> Storage:
 class MediaStorage(LazyObject):
     """The configured media storage, resolved on first use and again after a settings change."""
 
+    _wrapped: object  # a Storage once resolved, ``empty`` before
+
     def _setup(self) -> None:
         self._wrapped = resolve_media_storage()
 
@@ -85,7 +89,7 @@ media_storage = MediaStorage()
 
 def private_media_storage() -> Storage:
     """``Message.media_file``'s ``storage=`` callable (referenced by dotted path in migrations)."""
-    return media_storage
+    return cast(Storage, media_storage)  # the lazy proxy behaves as the Storage it resolves to
 
 
 def _reset(*, setting: str, **kwargs: object) -> None:

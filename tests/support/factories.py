@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from whatsapp_leads import models
 
+T = TypeVar("T")
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class ModelFactory(factory.django.DjangoModelFactory[T]):
+    """A factory whose call is typed as the model it builds (factory-boy types only ``create()``)."""
+
+    class Meta:
+        abstract = True
+
+    if TYPE_CHECKING:
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> T: ...  # type: ignore[misc]  # returns the model
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -21,7 +37,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("rep-password-123")
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(ModelFactory[models.Campaign]):
     class Meta:
         model = models.Campaign
 
@@ -29,7 +45,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Home loans {n}")
 
 
-class CampaignMemberFactory(factory.django.DjangoModelFactory):
+class CampaignMemberFactory(ModelFactory[models.CampaignMember]):
     class Meta:
         model = models.CampaignMember
 
@@ -38,7 +54,7 @@ class CampaignMemberFactory(factory.django.DjangoModelFactory):
     is_active = True
 
 
-class AdFactory(factory.django.DjangoModelFactory):
+class AdFactory(ModelFactory[models.Ad]):
     class Meta:
         model = models.Ad
 
@@ -47,7 +63,7 @@ class AdFactory(factory.django.DjangoModelFactory):
     campaign = factory.SubFactory(CampaignFactory)
 
 
-class LeadFactory(factory.django.DjangoModelFactory):
+class LeadFactory(ModelFactory[models.Lead]):
     class Meta:
         model = models.Lead
 
@@ -59,7 +75,7 @@ class LeadFactory(factory.django.DjangoModelFactory):
     last_message_at = factory.LazyFunction(timezone.now)
 
 
-class ConversationFactory(factory.django.DjangoModelFactory):
+class ConversationFactory(ModelFactory[models.Conversation]):
     class Meta:
         model = models.Conversation
 
@@ -68,7 +84,7 @@ class ConversationFactory(factory.django.DjangoModelFactory):
     display_phone_number = "15550783881"
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(ModelFactory[models.Message]):
     class Meta:
         model = models.Message
 
@@ -80,7 +96,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
     timestamp = factory.LazyFunction(timezone.now)
 
 
-class WebhookEventFactory(factory.django.DjangoModelFactory):
+class WebhookEventFactory(ModelFactory[models.WebhookEvent]):
     class Meta:
         model = models.WebhookEvent
 

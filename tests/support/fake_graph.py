@@ -83,7 +83,7 @@ def business_usage(*, percent: int = 100, regain_minutes: int = 0) -> dict[str, 
 
 def rate_limited(code: int, *, headers: dict[str, str] | None = None) -> Reply:
     """A throttling error as Meta words it, with any usage headers the test wants alongside."""
-    transient = {"is_transient": True} if code in (4, 17, 80004) else {}
+    transient: dict[str, Any] = {"is_transient": True} if code in (4, 17, 80004) else {}
     subcode = 2446079 if code in (17, 80004) else None
     return Reply(
         400, error_body(RATE_LIMIT_MESSAGES[code], code=code, subcode=subcode, **transient), headers or {}

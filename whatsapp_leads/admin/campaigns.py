@@ -6,6 +6,8 @@ few queries however many leads they brought.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +22,22 @@ from ..services.routing.hours import business_time_zone
 from .display import safe_link
 from .numbers import numbers_view
 from .routing import CampaignMemberForm, with_assigned_today
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class CampaignCounts(TypedDict):
+    """What the campaign list annotates (``CampaignAdmin.get_queryset``)."""
+
+    n_active_members: int
+    n_leads: int
+
+
+class AdCounts(TypedDict):
+    """What the ad list annotates (``AdAdmin.get_queryset``)."""
+
+    n_leads: int
 
 
 def leads_link(count: int, *, filter_param: str, pk: int) -> str:
@@ -100,11 +118,11 @@ class CampaignAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Active members", ordering="n_active_members")
-    def active_members(self, obj: Campaign) -> int:
+    def active_members(self, obj: WithAnnotations[Campaign, CampaignCounts]) -> int:
         return obj.n_active_members
 
     @admin.display(description="Leads", ordering="n_leads")
-    def leads(self, obj: Campaign) -> str:
+    def leads(self, obj: WithAnnotations[Campaign, CampaignCounts]) -> str:
         return leads_link(obj.n_leads, filter_param="campaign__id__exact", pk=obj.pk)
 
     @admin.display(description="Numbers")
@@ -177,7 +195,7 @@ class AdAdmin(admin.ModelAdmin):
         return ("meta_id", *self.meta_fields) if obj is not None else self.meta_fields
 
     @admin.display(description="Leads", ordering="n_leads")
-    def leads(self, obj: Ad) -> str:
+    def leads(self, obj: WithAnnotations[Ad, AdCounts]) -> str:
         return leads_link(obj.n_leads, filter_param="ad__id__exact", pk=obj.pk)
 
     @admin.display(description="Ad URL")

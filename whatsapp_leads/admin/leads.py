@@ -214,12 +214,12 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.display(description="Ad id")
     def ad_meta_id(self, obj: Lead) -> str:
-        return obj.ad.meta_id if obj.ad_id else (obj.source_ad_id or "-")
+        return obj.ad.meta_id if obj.ad is not None else (obj.source_ad_id or "-")
 
     @admin.display(description="Ad headline")
     def ad_headline(self, obj: Lead) -> str:
-        return (obj.ad.headline or obj.ad.name or "-") if obj.ad_id else "-"
+        return (obj.ad.headline or obj.ad.name or "-") if obj.ad is not None else "-"
 
     @admin.display(description="Ad URL")
     def ad_link(self, obj: Lead) -> str:
-        return safe_link(obj.ad.source_url) if obj.ad_id else "-"
+        return safe_link(obj.ad.source_url) if obj.ad is not None else "-"

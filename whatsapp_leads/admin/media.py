@@ -45,16 +45,17 @@ def shows_inline(message: Message) -> bool:
 
 def download_name(message: Message) -> str:
     """The name the user sent (documents), else the stored one; control characters removed."""
-    name = message.media_filename or os.path.basename(message.media_file.name)
+    name = message.media_filename or os.path.basename(message.media_file.name or "")
     return CONTROL_RE.sub("", name).strip() or f"{message.type or 'media'}-{message.pk}"
 
 
 def media_response(message: Message) -> FileResponse:
     """The stored file of ``message``; 404 when it was never downloaded or is missing from storage."""
-    if not message.media_file:
+    name = message.media_file.name
+    if not name:
         raise Http404("No file is stored for this message.")
     try:
-        handle = message.media_file.storage.open(message.media_file.name, "rb")
+        handle = message.media_file.storage.open(name, "rb")
     except OSError:  # FileNotFoundError included
         raise Http404("The file is missing from storage.") from None
     response = FileResponse(

@@ -7,7 +7,7 @@ lead's page, so each one gets its ``LeadAssignment`` row ("Re-assigned by <manag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -32,7 +32,8 @@ class ReassignForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         User = get_user_model()
-        self.fields["owner"].queryset = User._default_manager.filter(is_active=True, is_staff=True).order_by(
+        owner = cast(forms.ModelChoiceField, self.fields["owner"])  # declared just above
+        owner.queryset = User._default_manager.filter(is_active=True, is_staff=True).order_by(
             User.USERNAME_FIELD
         )
 

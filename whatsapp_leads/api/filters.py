@@ -30,6 +30,8 @@ from ..services.routing.hours import business_time_zone
 
 ME = "me"
 NOBODY = "none"
+_M = TypeVar("_M", bound=Model)
+_R = TypeVar("_R")
 DATE_HELP = "Use an ISO date (2025-06-30) or date-time (2025-06-30T18:00:00Z; write + as %2B)."
 USER_ID = re.compile(r"[0-9]+")  # ASCII digits: str.isdigit() also takes '²', which int() refuses
 # The largest id a 64-bit key column holds: a bigger one is a 400, never an overflow in the driver.

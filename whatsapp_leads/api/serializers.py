@@ -9,7 +9,7 @@ like a re-assignment in the admin.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
@@ -22,6 +22,18 @@ from ..parsing.safe_text import printable
 from ..permissions import can_reassign_leads
 from ..services import assignment
 from ..services.campaign_stats import CampaignNumbers
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class LeadCounts(TypedDict):
+    """The counts ``queries.leads_for`` annotates on every lead of the API."""
+
+    n_messages: int
+    n_inbound: int
+    n_conversations: int
+    n_assignments: int
 
 
 class PrintableJSONField(serializers.JSONField):
@@ -89,7 +101,7 @@ class LeadSerializer(PrintableModelSerializer):
 
     class Meta:
         model = Lead
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "phone",
@@ -109,7 +121,7 @@ class LeadSerializer(PrintableModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(LeadCountsSerializer)
-    def get_counts(self, lead: Lead) -> dict[str, int]:
+    def get_counts(self, lead: WithAnnotations[Lead, LeadCounts]) -> dict[str, int]:
         """From the queryset's annotations (``queries.leads_for``): no query per lead."""
         return {
             "messages": lead.n_messages,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -104,7 +104,7 @@ class LeadViewSet(
     def get_serializer_class(self) -> type[BaseSerializer]:
         return self.serializer_classes.get(self.action, LeadDetailSerializer)
 
-    def filter_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+    def filter_queryset(self, queryset: QuerySet[_M, _R]) -> QuerySet[_M, _R]:
         # Filters, search and ordering shape the list; a lead asked for by id is found by id alone.
         if self.action != "list":
             return queryset

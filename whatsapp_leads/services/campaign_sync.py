@@ -295,16 +295,16 @@ def sync_account(
     if not adsets:
         return  # no Click-to-WhatsApp ad set: no ad of this account concerns us
     read = kept = 0
-    for page in ad_pages(account_id, client=client):
-        read += len(page)
-        for info in page:
-            adset = adsets.get(info.adset.meta_id) if info.adset else None
-            if adset is None:
+    for ad_page in ad_pages(account_id, client=client):
+        read += len(ad_page)
+        for ad_info in ad_page:
+            ad_adset = adsets.get(ad_info.adset.meta_id) if ad_info.adset else None
+            if ad_adset is None:
                 continue  # an ad of a non-WhatsApp ad set
             kept += 1
             with transaction.atomic():
                 report.leads_linked += _save_synced_ad(
-                    info, adset=adset, account_id=account_id, now=now, report=report
+                    ad_info, adset=ad_adset, account_id=account_id, now=now, report=report
                 )
         tell("ads", read=read, kept=kept)
 

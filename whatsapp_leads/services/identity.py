@@ -249,9 +249,9 @@ def apply_change(change: IdentityChange, *, event: WebhookEvent | None = None) -
     if change.new_wa_id:
         new |= Q(wa_id=change.new_wa_id)
     lead, holder = _locked(old), _locked(new)
-    if lead is None and holder is None:
-        return _unknown(change, event)
     if lead is None:
+        if holder is None:
+            return _unknown(change, event)
         lead, holder = holder, None  # already moved (a redelivery): only make sure it is complete
     detail = change.detail or change.reason.replace("_", " ")
     if holder is not None and holder.pk != lead.pk:

@@ -99,8 +99,13 @@ class Command(BaseCommand):
         role = "superuser" if superuser else "sales rep"
         if user is None:
             password = configured or secrets.token_urlsafe(12)
-            fields = {"email": f"{username}@example.com", "is_staff": True, "is_superuser": superuser}
-            user = User._default_manager.create_user(username=username, password=password, **fields)
+            user = User._default_manager.create_user(
+                username=username,
+                email=f"{username}@example.com",
+                password=password,
+                is_staff=True,
+                is_superuser=superuser,
+            )
             if group is not None:
                 user.groups.add(group)
             source = "" if configured else f" (generated: set {env_var} to choose it)"

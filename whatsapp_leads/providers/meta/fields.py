@@ -98,7 +98,7 @@ def _consent_contact(item: dict[str, Any], contacts: list[Any]) -> Contact:
 def user_preferences(value: dict[str, Any], *, business: Business, path: str) -> Iterator[Update]:
     """Each marketing stop / resume; its ``timestamp`` is an integer (Unix seconds)."""
     items = value.get("user_preferences")
-    contacts = value.get("contacts") if isinstance(value.get("contacts"), list) else []
+    contacts = raw if isinstance(raw := value.get("contacts"), list) else []
     if not isinstance(items, list):
         yield InvalidUpdate(reason="user_preferences should be a list", path=path, raw=value)
         return

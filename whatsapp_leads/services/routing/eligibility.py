@@ -45,7 +45,7 @@ def available_members(campaign: Campaign, *, now: datetime, tz: tzinfo) -> Query
     return (
         campaign.members.filter(is_active=True)
         .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
-        .annotate(assigned_today=assigned_today(now=now, tz=tz, campaign=campaign.pk))
+        .annotate(assigned_today=assigned_today(now=now, tz=tz, campaign=campaign))
         .filter(Q(daily_cap__isnull=True) | Q(assigned_today__lt=F("daily_cap")))
         .select_related("user")
         .order_by("id")

@@ -58,6 +58,7 @@ def seed() -> None:
                 )
             process_event(WebhookEvent.objects.create(body=dumps(body)).pk)
     lead = Lead.objects.order_by("pk").first()
+    assert lead is not None, "the seed made no lead"
     assignment.reassign(lead, owner=manager, by=manager)
     Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.QUALIFIED)
     print(f"seeded {Lead.objects.count()} leads, manager {MANAGER}")

@@ -39,7 +39,7 @@ def router_routes() -> list[Route]:
     for pattern in router.urls:
         assert isinstance(pattern, URLPattern)
         groups = pattern.pattern.regex.groupindex
-        routes.append(Route(pattern.name, str(pattern.pattern), "pk" in groups, "format" in groups))
+        routes.append(Route(pattern.name or "", str(pattern.pattern), "pk" in groups, "format" in groups))
     return routes
 
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
@@ -63,6 +63,7 @@ def router_paths() -> set[str]:
     """Every route of the API router as an OpenAPI path ({id}), without format suffixes or the root."""
     paths = set()
     for pattern in router.urls:
+        assert isinstance(pattern, URLPattern)
         groups = pattern.pattern.regex.groupindex
         if "format" in groups or pattern.name == "api-root":
             continue

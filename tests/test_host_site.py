@@ -39,7 +39,7 @@ def test_landing_page_styles_are_served_from_this_site(client: Client):
     stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
     assert stylesheets == ["/static/bharatcrm/site.css"]
     assert finders.find("bharatcrm/site.css"), "the stylesheet must be found by collectstatic"
-    assert "max-width" in Path(finders.find("bharatcrm/site.css")).read_text()
+    assert "max-width" in Path(str(finders.find("bharatcrm/site.css"))).read_text()
     assert 'name="viewport"' in html
 
 

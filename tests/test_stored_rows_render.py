@@ -76,8 +76,8 @@ LONE_VALUE = json.loads(LONE)
 
 
 def _nested(depth: int) -> dict:
-    value: object = 1
-    for _ in range(depth):
+    value: dict = {"a": 1}
+    for _ in range(depth - 1):
         value = {"a": value}
     return value
 

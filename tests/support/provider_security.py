@@ -52,7 +52,7 @@ class ProviderSecurityCases:
         return reverse("whatsapp_leads:provider_webhook", kwargs={"provider": self.provider})
 
     def _post(self, client: Client, url: str, body: bytes, headers: dict[str, str]) -> Any:
-        return client.generic("POST", url, body, content_type=self.content_type, **headers)
+        return client.generic("POST", url, body, content_type=self.content_type, **headers)  # type: ignore[arg-type]  # HTTP_* extras
 
     @pytest.mark.django_db
     def test_missing_signature_is_401_and_nothing_is_stored(self, client, url, django_assert_num_queries):

@@ -40,7 +40,7 @@ def _quote(message: Message) -> str:
     """The quoted message's text; never another lead's (a link stored before replies were per lead)."""
     quoted = message.reply_to if message.reply_to_id else None
     if quoted is not None and quoted.conversation.lead_id == message.conversation.lead_id:
-        text = message.reply_to.text or f"[{message.reply_to.type}]"
+        text = quoted.text or f"[{quoted.type}]"
         return text if len(text) <= QUOTE_CHARS else f"{text[: QUOTE_CHARS - 1]}…"
     return "a message not stored here" if message.reply_to_wamid else ""
 

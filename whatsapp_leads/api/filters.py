@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
@@ -157,7 +157,7 @@ class OwnerFilter(django_filters.Filter):
             return qs.filter(owner_id=self.parent.request.user.pk)
         if value == NOBODY:
             return qs.filter(owner__isnull=True)
-        return qs.filter(owner_id=value)
+        return qs.filter(owner_id=int(value))
 
 
 DATE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}

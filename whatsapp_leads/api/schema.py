@@ -51,7 +51,8 @@ class AppSchemaGenerator(SchemaGenerator):
 
     def _initialise_endpoints(self) -> None:
         super()._initialise_endpoints()
-        self.endpoints = [endpoint for endpoint in self.endpoints if is_app_endpoint(endpoint[3])]
+        # (path, path regex, method, view): the view is the last item
+        self.endpoints = [endpoint for endpoint in self.endpoints or [] if is_app_endpoint(endpoint[-1])]
 
 
 class SchemaView(SpectacularAPIView):

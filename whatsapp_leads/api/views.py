@@ -10,7 +10,7 @@ same page shape.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.utils import timezone
@@ -43,6 +43,8 @@ from .serializers import (
     numbers_data,
 )
 
+_M = TypeVar("_M", bound=Model)
+_R = TypeVar("_R")
 BAD_PAGE_SIZE = "A bad ?page_size=."
 
 # StatusFilter's schema plus the comma-separated style (status=new,contacted) that drf-spectacular's

@@ -7,6 +7,7 @@ raising.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -158,7 +159,8 @@ class AccountNotice:
     event: str = ""
     summary: str = ""
     occurred_at: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    # ``dataclasses.field``: this class has a field named ``field``.
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(**FROZEN)

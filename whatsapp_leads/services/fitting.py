@@ -30,7 +30,7 @@ class TooLong(ValueError):
 
 def limit(model: type[models.Model], field_name: str) -> int | None:
     """The column's ``max_length`` (None: unlimited)."""
-    return model._meta.get_field(field_name).max_length
+    return getattr(model._meta.get_field(field_name), "max_length", None)
 
 
 def fit(model: type[models.Model], field_name: str, value: str | None) -> str:

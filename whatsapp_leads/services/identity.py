@@ -23,7 +23,7 @@ from .fitting import exact, fit, fitted
 from .phones import to_e164
 
 Kind = LeadHistory.Kind
-ID_LABELS = {Kind.WA_ID: "WhatsApp id", Kind.USER_ID: "user id"}
+ID_LABELS: dict[str, str] = {Kind.WA_ID: "WhatsApp id", Kind.USER_ID: "user id"}
 
 
 def record_change(

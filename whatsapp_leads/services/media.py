@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import mimetypes
 import tempfile
+from datetime import timedelta
+from functools import partial
 
 from django.core.files import File
 from django.db import transaction
@@ -47,7 +49,7 @@ def requeue_unstarted(*, older_than_seconds: float | None = None, limit: int = 5
     Only never-attempted ones: a download already tried is retried by Celery on its own schedule.
     """
     age = app_settings.SWEEP_PENDING_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timezone.timedelta(seconds=age)
+    cutoff = timezone.now() - timedelta(seconds=age)
     ids = Message.objects.filter(
         media_status=Message.MediaStatus.PENDING, media_attempts=0, created_at__lte=cutoff
     ).values_list("pk", flat=True)[:limit]
@@ -72,7 +74,7 @@ def retry_failed(messages: QuerySet[Message]) -> int:
         media_status=Message.MediaStatus.PENDING, media_attempts=0, media_error=""
     )
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: schedule_download(pk))
+        transaction.on_commit(partial(schedule_download, pk))
     return len(ids)
 
 

@@ -15,7 +15,7 @@ from ..parsing.enums import DeliveryStatus
 from ..signals import message_status_changed
 from .fitting import exact, fit, fitted
 
-RANK = {
+RANK: dict[str, int] = {
     "pending": 0,
     DeliveryStatus.SENT: 1,
     DeliveryStatus.DELIVERED: 2,
@@ -23,7 +23,7 @@ RANK = {
     DeliveryStatus.PLAYED: 4,
 }
 TERMINAL = DeliveryStatus.FAILED
-TIMESTAMP_FIELD = {
+TIMESTAMP_FIELD: dict[str, str] = {
     DeliveryStatus.SENT: "sent_at",
     DeliveryStatus.DELIVERED: "delivered_at",
     DeliveryStatus.READ: "read_at",

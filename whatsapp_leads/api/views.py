@@ -20,11 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from ..models import Campaign, Lead
+from ..models import Campaign, Lead, MessageTemplate
 from ..permissions import visible_leads
 from ..services.campaign_stats import campaign_numbers
+from ..services.outbound import templates as outbound_templates
 from ..services.routing.hours import business_time_zone
-from . import queries
+from . import queries, sending
 from .filters import LeadFilterBackend, NullsLastOrdering
 from .permissions import ModelPermissions, check_may_reassign
 from .serializers import (
@@ -59,13 +60,18 @@ class LeadViewSet(
     ordering_fields = ("created_at", "last_message_at")
     ordering = ("-created_at",)
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.
-    http_method_names = ("get", "patch", "head", "options")
+    http_method_names = ("get", "post", "patch", "head", "options")
     serializer_classes = {
         "list": LeadSerializer,
         "partial_update": LeadUpdateSerializer,
         "messages": MessageSerializer,
         "assignments": LeadAssignmentSerializer,
     }
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "messages" and self.request.method == "POST":
+            return [sending.MaySend()]  # sending: change_lead; the row rule still applies below
+        return super().get_permissions()
 
     def get_queryset(self) -> QuerySet[Lead]:
         if self.action in ("messages", "assignments"):
@@ -91,9 +97,12 @@ class LeadViewSet(
         fresh = queries.leads_for(request.user).get(pk=lead.pk)
         return Response(LeadDetailSerializer(fresh, context=self.get_serializer_context()).data)
 
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get", "post"])
     def messages(self, request: Request, pk: str | None = None) -> Response:
-        """The lead's transcript across our numbers, oldest first, paginated."""
+        """GET: the lead's transcript across our numbers, oldest first, paginated.
+        POST: send ``{"text": ...}`` or ``{"template": {...}}`` (202, or 409 when a rule refuses)."""
+        if request.method == "POST":
+            return sending.send(request, self.get_object())
         page = self.paginate_queryset(queries.transcript(self.get_object()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -102,6 +111,17 @@ class LeadViewSet(
         """Who had the lead, newest first: automatic routing and re-assignments alike."""
         page = self.paginate_queryset(queries.assignments(self.get_object()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Approved message templates only: the ones a send may use."""
+
+    permission_classes = (ModelPermissions,)
+    pagination_class = Pagination
+    serializer_class = sending.TemplateSerializer
+
+    def get_queryset(self) -> QuerySet[MessageTemplate]:
+        return outbound_templates.approved()
 
 
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):

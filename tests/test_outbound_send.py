@@ -70,7 +70,9 @@ def test_a_text_is_stored_pending_before_any_http_call_then_sent_with_its_callba
 ):
     lead = lead_who_wrote()
 
-    message = queue(lead, kind="text", content={"body": "Hi Asha, see https://example.com", "preview_url": True})
+    message = queue(
+        lead, kind="text", content={"body": "Hi Asha, see https://example.com", "preview_url": True}
+    )
 
     assert (message.status, message.send_state, message.direction) == ("pending", "queued", "outbound")
     assert cloud.sent == []
@@ -152,7 +154,9 @@ def test_each_kind_reaches_meta_in_its_documented_shape(cloud, send, kind, conte
     assert message.send_state == "accepted"
 
 
-def test_an_uploaded_file_goes_through_metas_media_upload_and_is_sent_by_its_id(cloud, queue, settings, tmp_path):
+def test_an_uploaded_file_goes_through_metas_media_upload_and_is_sent_by_its_id(
+    cloud, queue, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     lead = lead_who_wrote()
     message = queue(lead, kind="document", content={"file": True, "caption": "Brochure"})
@@ -298,7 +302,10 @@ def test_a_refused_connection_is_retried(cloud, queue, settings):
     from tests.support.brokers import closed_port
 
     message = queue(lead_who_wrote(), kind="text", content={"body": "Hello"})
-    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "META_GRAPH_URL": f"http://127.0.0.1:{closed_port()}"}
+    settings.WHATSAPP_LEADS = {
+        **settings.WHATSAPP_LEADS,
+        "META_GRAPH_URL": f"http://127.0.0.1:{closed_port()}",
+    }
 
     outcome = outbox.deliver(message.pk)
 
@@ -348,7 +355,9 @@ def test_a_timeout_after_the_send_is_delivery_unknown_resolved_by_the_status_and
 
     wamid = "wamid.FAKE00000001"
     payload = status_update(wamid, "delivered")
-    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = f"wl-outbox:{message.pk}"
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = (
+        f"wl-outbox:{message.pk}"
+    )
     with heard(message_sent) as sent, django_capture_on_commit_callbacks(execute=True):
         deliver_webhook(payload)
 

@@ -39,7 +39,9 @@ def cloud(settings) -> Iterator[FakeGraph]:
         yield fake
 
 
-def lead_who_wrote(*, hours_ago: float = 1.0, owner: Any = None, referral: dict | None = None, **lead: Any) -> Lead:
+def lead_who_wrote(
+    *, hours_ago: float = 1.0, owner: Any = None, referral: dict | None = None, **lead: Any
+) -> Lead:
     """A lead whose last message came ``hours_ago`` (the window is open under 24)."""
     at = timezone.now() - timedelta(hours=hours_ago)
     row = LeadFactory(owner=owner, last_message_at=at, **lead)

@@ -29,6 +29,21 @@ class MaySend(BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.has_perm(SEND_PERMISSION))
 
 
+class MayListTemplates(BasePermission):
+    """Whoever may work leads may see the templates they can send (no separate template permission)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and (
+                user.has_perm("whatsapp_leads.view_lead")
+                or user.has_perm("whatsapp_leads.view_messagetemplate")
+            )
+        )
+
+
 class TemplateSendSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=512)
     language = serializers.CharField(max_length=16)

@@ -116,7 +116,7 @@ class LeadViewSet(
 class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Approved message templates only: the ones a send may use."""
 
-    permission_classes = (ModelPermissions,)
+    permission_classes = (sending.MayListTemplates,)
     pagination_class = Pagination
     serializer_class = sending.TemplateSerializer
 

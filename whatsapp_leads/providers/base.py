@@ -112,6 +112,19 @@ class SendResult:
         return self.outcome is SendOutcome.ACCEPTED
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateChange:
+    """A provider's notice that one of our templates changed: status, quality or category."""
+
+    template_id: str = ""
+    name: str = ""
+    language: str = ""
+    status: str = ""
+    reason: str = ""
+    quality: str = ""
+    category: str = ""
+
+
 class Provider:
     """Base class of a messaging provider. Subclasses set ``name`` and override what they support.
 
@@ -171,6 +184,10 @@ class Provider:
     def mark_read(self, *, sender: str, message_id: str) -> bool:
         """Tell the provider a received message was read (best effort); True when it agreed."""
         return False
+
+    def template_change(self, field: str, raw: Mapping[str, object]) -> TemplateChange | None:
+        """Read an account notice about a template; None when the notice is about something else."""
+        return None
 
     def explain_error(self, code: str) -> tuple[str, str]:
         """(plain words for a rep, category) of a provider error code, e.g. from a failed status."""

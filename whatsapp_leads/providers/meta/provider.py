@@ -10,12 +10,21 @@ from django.http import HttpRequest, HttpResponse
 from ...conf import app_settings
 from ...parsing import Update
 from ...parsing.jsonbody import load_json
-from ..base import MediaFile, OutboundMessage, Provider, SendResult, SignatureInvalid, SignatureMissing
+from ..base import (
+    MediaFile,
+    OutboundMessage,
+    Provider,
+    SendResult,
+    SignatureInvalid,
+    SignatureMissing,
+    TemplateChange,
+)
 from . import media, send
 from .errors import meaning
 from .handshake import handshake
 from .parser import parse_payload
 from .signature import SIGNATURE_HEADER, verify_meta_signature
+from .templates import template_change
 from .text import readable_text
 
 
@@ -54,6 +63,9 @@ class MetaProvider(Provider):
 
     def mark_read(self, *, sender: str, message_id: str) -> bool:
         return send.mark_read(sender=sender, message_id=message_id)
+
+    def template_change(self, field: str, raw: Mapping[str, object]) -> TemplateChange | None:
+        return template_change(field, dict(raw))
 
     def explain_error(self, code: str) -> tuple[str, str]:
         row = meaning(code)

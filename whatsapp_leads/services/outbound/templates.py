@@ -21,6 +21,7 @@ from ...conf import app_settings
 from ...graph import GraphAPIError, GraphClient
 from ...graph.versions import Api
 from ...models import MessageTemplate
+from ...providers.base import TemplateChange
 
 logger = logging.getLogger(__name__)
 
@@ -187,37 +188,24 @@ def scheduled_sync() -> dict[str, Any]:
 
 # --- webhooks ----------------------------------------------------------------------------------
 
-STATUS_FIELDS = {
-    "message_template_status_update",
-    "message_template_quality_update",
-    "template_category_update",
-}
 
-
-def apply_webhook(field: str, value: Mapping[str, Any], *, waba_id: str) -> int:
-    """Update the rows a template webhook names; how many changed. Unknown templates are left for the sync."""
-    name = value.get("message_template_name")
-    language = value.get("message_template_language")
-    template_id = value.get("message_template_id")
+def apply_change(change: TemplateChange, *, waba_id: str) -> int:
+    """Update the rows a template notice names; how many changed. Unknown templates wait for the sync."""
     rows = MessageTemplate.objects.all()
-    if template_id not in (None, ""):
-        rows = rows.filter(template_id=str(template_id))  # a number in webhooks, a string in Graph
-    elif name:
-        rows = rows.filter(name=str(name), **({"language": str(language)} if language else {}))
+    if change.template_id:
+        rows = rows.filter(template_id=change.template_id)
     else:
-        return 0
+        rows = rows.filter(name=change.name, **({"language": change.language} if change.language else {}))
     if waba_id:
         rows = rows.filter(waba_id=waba_id)
-    changes: dict[str, Any] = {}
-    if field == "message_template_status_update" and value.get("event"):
-        changes["status"] = str(value["event"])[:32]
-        changes["rejected_reason"] = (
-            str(value.get("reason") or "")[:64] if value["event"] == "REJECTED" else ""
-        )
-    elif field == "message_template_quality_update" and value.get("new_quality_score"):
-        changes["quality"] = str(value["new_quality_score"])[:16]
-    elif field == "template_category_update" and value.get("new_category"):
-        changes["category"] = str(value["new_category"])[:32]
-    if not changes:
+    updates: dict[str, Any] = {}
+    if change.status:
+        updates["status"] = change.status[:32]
+        updates["rejected_reason"] = change.reason[:64] if change.status == "REJECTED" else ""
+    if change.quality:
+        updates["quality"] = change.quality[:16]
+    if change.category:
+        updates["category"] = change.category[:32]
+    if not updates:
         return 0
-    return rows.update(**changes, updated_at=timezone.now())
+    return rows.update(**updates, updated_at=timezone.now())

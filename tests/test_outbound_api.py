@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.support.outbound import approved_template, cloud, lead_who_wrote  # noqa: F401 (fixture)
+from tests.support.outbound import approved_template, lead_who_wrote
 from tests.support.people import logged_in
 from whatsapp_leads.models import Message
 from whatsapp_leads.queueing import SEND_MESSAGE

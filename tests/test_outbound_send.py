@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 
 from tests.support.delivery import deliver as deliver_webhook
 from tests.support.fake_graph import Reply, meta_send_error, server_error
-from tests.support.outbound import approved_template, cloud, lead_who_wrote  # noqa: F401 (fixture)
+from tests.support.outbound import approved_template, lead_who_wrote
 from whatsapp_leads.models import Message, StatusUpdate
 from whatsapp_leads.queueing import SEND_MESSAGE
 from whatsapp_leads.services.outbound import outbox

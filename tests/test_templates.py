@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from tests.support.delivery import deliver
 from tests.support.fake_graph import expired_token
-from tests.support.outbound import approved_template, cloud  # noqa: F401 (fixture)
+from tests.support.outbound import approved_template
 from whatsapp_leads.models import MessageTemplate
 from whatsapp_leads.services.outbound import templates
 from whatsapp_leads.simulation import WABA_ID, envelope

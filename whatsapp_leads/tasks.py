@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .queueing import DOWNLOAD_MEDIA, LOOKUP_AD, PROCESS_EVENT, SEND_MESSAGE, SYNC_TEMPLATES
+from .queueing import DOWNLOAD_MEDIA, LOOKUP_AD, MARK_READ, PROCESS_EVENT, SEND_MESSAGE, SYNC_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +101,11 @@ def sync_templates() -> dict:
     from .services.outbound import templates
 
     return templates.scheduled_sync()
+
+
+@shared_task(name=MARK_READ)
+def mark_read(lead_id: int) -> int:
+    """Best effort: the lead's latest received messages marked read on WhatsApp (MARK_READ_ON_OPEN)."""
+    from .services.outbound import read_receipts
+
+    return read_receipts.mark_latest_read(lead_id)

@@ -101,6 +101,7 @@ class Campaign(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        limit_choices_to={"status": "APPROVED"},
         help_text="A body-only approved template to greet with instead of the text (its {{1}} is the lead's name).",
     )
     synced_at = models.DateTimeField(

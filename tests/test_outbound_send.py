@@ -402,3 +402,47 @@ def test_a_boosted_post_opens_no_free_entry_point(cloud, send):
 
     message.conversation.refresh_from_db()
     assert message.conversation.free_entry_point_expires_at is None
+
+
+def test_a_status_that_resolved_the_message_first_wins_over_a_lost_answer(cloud, queue):
+    from whatsapp_leads.providers.base import SendOutcome, SendResult
+
+    message = queue(lead_who_wrote(), kind="text", content={"body": "Hello"})
+    Message.objects.filter(pk=message.pk).update(send_state="sending")
+    payload = status_update("wamid.EARLY1", "sent")
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = (
+        f"wl-outbox:{message.pk}"
+    )
+    deliver_webhook(payload)  # the status beats the (lost) answer
+
+    outcome = outbox.record_result(message.pk, SendResult(outcome=SendOutcome.AMBIGUOUS, words="lost"))
+
+    message.refresh_from_db()
+    assert outcome.status == "resolved"
+    assert (message.wamid, message.send_state, message.status) == ("wamid.EARLY1", "accepted", "sent")
+
+
+def test_the_sweep_requeues_lost_publishes_and_marks_sends_a_dead_worker_held_as_unknown(
+    cloud, queue, broker
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lead = lead_who_wrote()
+    lost = queue(lead, kind="text", content={"body": "Lost publish"})
+    held = queue(lead, kind="text", content={"body": "Worker died"})
+    fresh = queue(lead, kind="text", content={"body": "Just queued"})
+    broker()
+    long_ago = timezone.now() - timedelta(minutes=10)
+    Message.objects.filter(pk=lost.pk).update(send_updated_at=long_ago)
+    Message.objects.filter(pk=held.pk).update(send_state="sending", send_updated_at=long_ago)
+
+    report = outbox.sweep()
+
+    assert report == {"requeued": 1, "unknown": 1}
+    assert broker() == [(SEND_MESSAGE, (lost.pk,))]
+    held.refresh_from_db()
+    assert held.send_state == "unknown" and "interrupted" in held.error_words
+    fresh.refresh_from_db()
+    assert fresh.send_state == "queued"

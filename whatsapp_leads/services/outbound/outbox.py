@@ -311,6 +311,10 @@ def _back_to_queue(message: Message, *, attempts: int) -> None:
 def record_result(message_id: int, result: SendResult) -> Outcome:
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("conversation__lead").get(pk=message_id)
+        if message.send_state != Message.SendState.SENDING:
+            # A status carrying our callback resolved it while the answer was on its way (or the
+            # sweep gave up on it): what Meta reported wins over what this attempt saw.
+            return Outcome(status="resolved", detail={"send_state": message.send_state})
         if result.outcome is Send.ACCEPTED:
             return _accepted(message, result)
         if result.outcome is Send.RETRY:

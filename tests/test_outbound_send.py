@@ -446,3 +446,19 @@ def test_the_sweep_requeues_lost_publishes_and_marks_sends_a_dead_worker_held_as
     assert held.send_state == "unknown" and "interrupted" in held.error_words
     fresh.refresh_from_db()
     assert fresh.send_state == "queued"
+
+
+def test_the_campaign_numbers_page_counts_free_entry_points(cloud, send, superuser):
+    from django.urls import reverse
+
+    from tests.support.factories import CampaignFactory
+    from tests.support.people import logged_in
+
+    campaign = CampaignFactory(name="Home loans")
+    lead = lead_who_wrote(referral={"source_type": "ad", "source_id": "1202"}, campaign=campaign)
+    send(lead, kind="text", content={"body": "Thanks!"})
+    lead_who_wrote(referral={"source_type": "ad", "source_id": "1202"}, campaign=campaign)  # never answered
+
+    page = logged_in(superuser).get(reverse("admin:whatsapp_leads_campaign_numbers", args=[campaign.pk]))
+
+    assert "<strong>1</strong>free entry points (1 open now)" in page.content.decode()

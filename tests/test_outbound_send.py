@@ -159,16 +159,16 @@ def test_an_uploaded_file_goes_through_metas_media_upload_and_is_sent_by_its_id(
 ):
     settings.MEDIA_ROOT = tmp_path
     lead = lead_who_wrote()
-    message = queue(lead, kind="document", content={"file": True, "caption": "Brochure"})
-    message.media_file.save("brochure.pdf", ContentFile(b"%PDF-1.7 brochure"), save=False)
-    message.media_filename, message.media_mime_type = "brochure.pdf", "application/pdf"
-    message.save()
+    upload = ContentFile(b"%PDF-1.7 brochure", name="brochure.pdf")
+    upload.content_type = "application/pdf"
+    message = queue(lead, kind="document", content={"caption": "Brochure"}, file=upload)
+    assert (message.media_filename, message.media_mime_type) == ("brochure.pdf", "application/pdf")
 
     outbox.deliver(message.pk)
 
-    (upload,) = cloud.uploads
-    assert upload.path == f"/{cloud.version}/{PHONE_NUMBER_ID}/media"
-    assert b"%PDF-1.7 brochure" in upload.body and b'name="messaging_product"' in upload.body
+    (received,) = cloud.uploads
+    assert received.path == f"/{cloud.version}/{PHONE_NUMBER_ID}/media"
+    assert b"%PDF-1.7 brochure" in received.body and b'name="messaging_product"' in received.body
     (body,) = cloud.sends()
     assert body["document"] == {"id": "4490000001", "caption": "Brochure"}
 

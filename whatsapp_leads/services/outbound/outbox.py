@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -158,13 +159,18 @@ def queue_send(
     by: Any = None,
     origin: str = "rep",
     reply_to: str = "",
+    file: File | None = None,
     now: datetime | None = None,
 ) -> Message | Refusal:
     """Store the message and queue its delivery, or say which rule refuses it (nothing stored).
 
+    ``file`` (an image or document to upload; its ``name`` and ``content_type`` are used) is
+    stored with the message in the private media storage before the task can see the row.
     Raises ValueError when ``content`` is not a valid message of ``kind``.
     """
     now = now or timezone.now()
+    if file is not None:
+        content = {**content, "file": True}
     data = normalise(kind, content)
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
@@ -193,7 +199,14 @@ def queue_send(
             reply_to_wamid=reply_to or (str(data.get("message_id", "")) if kind == "reaction" else ""),
         )
         message.biz_opaque_callback_data = callback_for(message)
-        message.save(update_fields=["biz_opaque_callback_data"])
+        fields = ["biz_opaque_callback_data"]
+        if file is not None:
+            name = (getattr(file, "name", "") or f"{kind}-{message.pk}").rsplit("/", 1)[-1]
+            message.media_file.save(name, file, save=False)
+            message.media_filename = name[:255]
+            message.media_mime_type = (getattr(file, "content_type", "") or "application/octet-stream")[:128]
+            fields += ["media_file", "media_filename", "media_mime_type"]
+        message.save(update_fields=fields)
         conversations.count_message(conversation, message)
         transaction.on_commit(
             lambda: publish(SEND_MESSAGE, message.pk, what=f"the send of message {message.pk}")

@@ -462,3 +462,15 @@ def test_the_campaign_numbers_page_counts_free_entry_points(cloud, send, superus
     page = logged_in(superuser).get(reverse("admin:whatsapp_leads_campaign_numbers", args=[campaign.pk]))
 
     assert "<strong>1</strong>free entry points (1 open now)" in page.content.decode()
+
+
+def test_a_stored_message_that_cannot_be_built_fails_without_any_http_call(cloud, queue):
+    message = queue(lead_who_wrote(), kind="image", content={"link": "https://example.com/a.jpg"})
+    Message.objects.filter(pk=message.pk).update(content={"kind": "image"})  # e.g. edited by hand
+
+    outcome = outbox.deliver(message.pk)
+
+    message.refresh_from_db()
+    assert (outcome.status, message.status) == ("refused", "failed")
+    assert message.error_words == "This message is incomplete and could not be sent."
+    assert cloud.requests_to("/messages") == []

@@ -101,7 +101,11 @@ def send_message(message: OutboundMessage) -> SendResult:
     if not message.sender:
         return SendResult(outcome=SendOutcome.REFUSED, words="No business number to send from "
                           "(WHATSAPP_PHONE_NUMBER_ID); an admin must set it.", category="config")  # fmt: skip
-    body = message_body(message)
+    try:
+        body = message_body(message)
+    except (KeyError, ValueError, TypeError) as exc:
+        return SendResult(outcome=SendOutcome.REFUSED, title=f"could not build the message: {exc!r}"[:500],
+                          words="This message is incomplete and could not be sent.", category="request")  # fmt: skip
     try:
         response = requests.post(
             _url(f"{message.sender}/messages"), json=body, headers=_headers(token), timeout=_timeout()

@@ -172,6 +172,10 @@ WHATSAPP_LEADS = {
     "META_ACCESS_TOKEN": env("META_ACCESS_TOKEN", default=""),
     "META_AD_ACCOUNT_IDS": env.list("META_AD_ACCOUNT_IDS", default=[]),
     "DEFAULT_PHONE_REGION": env("WHATSAPP_DEFAULT_PHONE_REGION", default="IN"),
+    # Sending: the WABA whose templates are synced, the per-number send rate, mark-read on open.
+    "BUSINESS_ACCOUNT_ID": env("WHATSAPP_BUSINESS_ACCOUNT_ID", default=""),
+    "SEND_RATE_PER_NUMBER": env.int("WHATSAPP_SEND_RATE_PER_NUMBER", default=80),
+    "MARK_READ_ON_OPEN": env.bool("WHATSAPP_MARK_READ_ON_OPEN", default=False),
 }
 # Graph API address and versions: set only when the environment says so, so the app's defaults
 # (whatsapp_leads.conf) are written in one place. The Cloud and Marketing API versions fall back

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from tests.support.brokers import broker_down, drain_memory_queue, point_celery_at
 from tests.support.factories import UserFactory
+from tests.support.outbound import cloud  # noqa: F401 (a fixture: the fake Cloud API, settings aimed at it)
 from tests.support.people import LEAD_PERMS, staff
 from whatsapp_leads.providers.meta.signature import sign
 from whatsapp_leads.providers.meta.simulation import dumps

@@ -55,6 +55,8 @@ NOT_FROM_WEBHOOKS = {
     (Lead, "city"),  # only from a Flow form mapped by FLOW_FIELD_MAP (tests/test_flows.py)
     (Conversation, "provider"),  # the PROVIDERS name of the parser, not a payload value
     (Message, "direction"),
+    (Message, "origin"),  # who sent an outbound message: ours
+    (Message, "send_state"),  # the outbox's state: ours
     (Message, "status"),
     (Message, "media_status"),
     (Message, "media_file"),  # our storage path

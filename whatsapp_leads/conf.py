@@ -91,6 +91,21 @@ DEFAULTS: dict[str, Any] = {
     # to the member whose shift starts soonest ("next_on_duty") or to the fallback owner ("fallback").
     "BUSINESS_TIME_ZONE": "",
     "OFF_HOURS_ROUTING": "next_on_duty",
+    # Sending (the outbox): the WhatsApp Business Account whose templates are synced; the most
+    # messages per second sent through one business number, shared by every worker (Meta's
+    # default throughput is 80); attempts for sends Meta certainly did not accept (throttled,
+    # 5xx, unreachable) with exponential backoff and jitter; (connect, read) timeouts of a send.
+    "BUSINESS_ACCOUNT_ID": "",
+    "SEND_RATE_PER_NUMBER": 80,
+    "SEND_RATE_BACKEND": "",  # "redis", "database", or empty: Redis when the Celery broker is Redis
+    "SEND_MAX_ATTEMPTS": 8,
+    "SEND_RETRY_BACKOFF_SECONDS": 2,
+    "SEND_RETRY_BACKOFF_MAX_SECONDS": 300,
+    "SEND_TIMEOUT_SECONDS": (5.0, 20.0),
+    # Opening a lead in the admin marks its received messages as read on WhatsApp (blue ticks).
+    "MARK_READ_ON_OPEN": False,
+    # How often templates are synced from the WhatsApp Business Account (beat; 0 leaves it out).
+    "TEMPLATE_SYNC_INTERVAL_SECONDS": 3600,
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
     # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 PROCESS_EVENT = "whatsapp_leads.process_webhook_event"
 DOWNLOAD_MEDIA = "whatsapp_leads.download_message_media"
 LOOKUP_AD = "whatsapp_leads.lookup_ad"
+SEND_MESSAGE = "whatsapp_leads.send_message"
+SYNC_TEMPLATES = "whatsapp_leads.sync_templates"
+MARK_READ = "whatsapp_leads.mark_read"
 
 
 def publish(task_name: str, *args: Any, countdown: float | None = None, what: str = "") -> bool:

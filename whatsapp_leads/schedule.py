@@ -29,6 +29,12 @@ JOBS: dict[str, tuple[str, str, str]] = {
         "whatsapp_leads.sync_campaigns",
         "CAMPAIGN_SYNC_INTERVAL_SECONDS",
     ),
+    # Message templates of BUSINESS_ACCOUNT_ID (a logged no-op without a token or WABA id).
+    "sync_templates": (
+        "whatsapp-leads-sync-templates",
+        "whatsapp_leads.sync_templates",
+        "TEMPLATE_SYNC_INTERVAL_SECONDS",
+    ),
 }
 
 

@@ -5,6 +5,8 @@
 - ``message_received(sender=Message, message, lead)``
 - ``message_status_changed(sender=Message, message, status, previous_status)``
 - ``account_event_received(sender=AccountEvent, event)``
+- ``message_sent(sender=Message, message)``: the provider accepted an outbound message (it has its wamid)
+- ``message_failed(sender=Message, message, code, words)``: the provider refused it (now or by a failed status)
 - ``lead_merged(sender=Lead, lead, merged_lead_id)``: a duplicate lead was folded into ``lead`` and deleted
 """
 
@@ -16,3 +18,5 @@ message_received = Signal()
 message_status_changed = Signal()
 account_event_received = Signal()
 lead_merged = Signal()
+message_sent = Signal()
+message_failed = Signal()

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .queueing import DOWNLOAD_MEDIA, LOOKUP_AD, PROCESS_EVENT
+from .queueing import DOWNLOAD_MEDIA, LOOKUP_AD, MARK_READ, PROCESS_EVENT, SEND_MESSAGE, SYNC_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,12 @@ def sweep_pending_events() -> int:
     """Beat job: queue events whose publish failed, failures due for a retry, and events the broker lost."""
     from .services.inbox import sweep
     from .services.media import requeue_unstarted
+    from .services.outbound import outbox
     from .services.statuses import reconcile
 
     reconcile()
     requeue_unstarted()
+    outbox.sweep()
     return sweep().total
 
 
@@ -76,3 +78,34 @@ def download_message_media(self, message_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+@shared_task(bind=True, name=SEND_MESSAGE, max_retries=None, acks_late=True)
+def send_message(self, message_id: int) -> str:
+    """Deliver one outbox message; the service decides retries (SEND_MAX_ATTEMPTS) and never sends twice."""
+    from .services.outbound import outbox
+
+    try:
+        outcome = outbox.deliver(message_id)
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("message %s: database unavailable, retrying: %s", message_id, exc)
+        raise self.retry(countdown=DATABASE_RETRY_SECONDS, exc=exc) from exc
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name=SYNC_TEMPLATES)
+def sync_templates() -> dict:
+    """Beat job (hourly): the WABA's message templates; a logged no-op without a token or WABA id."""
+    from .services.outbound import templates
+
+    return templates.scheduled_sync()
+
+
+@shared_task(name=MARK_READ)
+def mark_read(lead_id: int) -> int:
+    """Best effort: the lead's latest received messages marked read on WhatsApp (MARK_READ_ON_OPEN)."""
+    from .services.outbound import read_receipts
+
+    return read_receipts.mark_latest_read(lead_id)

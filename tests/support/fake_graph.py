@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,21 +35,31 @@ def fbtrace_id() -> str:
 
 @dataclass
 class Reply:
-    """One HTTP answer: status, JSON body (or raw text), headers."""
+    """One HTTP answer: status, JSON body (or raw text), headers.
+
+    ``delay`` holds the answer back that many seconds (a client with a shorter read timeout gives
+    up after its request went out); ``accept`` makes a delayed send count as accepted anyway, as
+    Meta would, so a test can prove the lost answer is never sent twice.
+    """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    accept: bool = False
 
 
 @dataclass
 class Seen:
-    """A request the fake received."""
+    """A request the fake received (``json`` for JSON POST bodies, ``at`` its arrival time)."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    json: Any = None
+    body: bytes = b""
+    at: float = 0.0
 
 
 # --- Meta's error answers ----------------------------------------------------------------------
@@ -132,6 +143,37 @@ def unknown_object(object_id: str) -> Reply:
     )
 
 
+def send_error(code: int, message: str, *, details: str = "", status: int = 400) -> Reply:
+    """A Cloud API send refusal as Meta words it (``error_data.details`` carries the explanation)."""
+    return Reply(
+        status,
+        error_body(message, code=code, error_data={"messaging_product": "whatsapp", "details": details}),
+    )
+
+
+# Meta's wording for the send errors the outbox maps (titles as on the error-codes page).
+SEND_ERRORS: dict[int, tuple[str, str]] = {
+    131047: ("Re-engagement message", "Message failed to send because more than 24 hours have passed since the customer last replied to this number."),
+    131026: ("Message undeliverable", "Unable to deliver message. Reasons can include: the recipient phone number is not a WhatsApp phone number."),
+    131049: ("This message was not delivered to maintain healthy ecosystem engagement.", "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."),
+    130472: ("User's number is part of an experiment", "Failed to send message because this user's phone number is part of an experiment"),
+    131050: ("Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business", ""),
+    131062: ("Business-scoped User ID (BSUID) recipients are not supported for this message.", ""),
+    132001: ("Template name does not exist in the translation", "template name (order_update) does not exist in en_US"),
+    132000: ("Number of parameters does not match the expected number of params", "body: number of localizable_params (1) does not match the expected number of params (2)"),
+    190: ("Error validating access token: Session has expired on Tuesday, 17-Nov-26 04:00:00 PST.", ""),
+    130429: ("(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
+    131056: ("(#131056) (Business Account, Consumer Account) pair rate limit hit", "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time."),
+    80007: ("(#80007) Rate limit issues", "The WhatsApp Business Account has reached its rate limit."),
+    4: ("(#4) Application request limit reached", ""),
+}  # fmt: skip
+
+
+def meta_send_error(code: int) -> Reply:
+    title, details = SEND_ERRORS[code]
+    return send_error(code, title, details=details)
+
+
 def ok(body: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
     return Reply(200, body, {**QUIET_USAGE, **(headers or {})})
 
@@ -174,6 +216,11 @@ class FakeGraph:
         self.requests: list[Seen] = []
         self.base_url = ""
         self.token_expired = False
+        self.throughput: int | None = None  # answer 130429 past this many sends a second per number
+        self.sent: list[Seen] = []  # accepted sends, in order
+        self.accepted_callbacks: list[str] = []
+        self.uploads: list[Seen] = []
+        self._wamids = itertools.count(1)
         self._lock = threading.Lock()
 
     # --- the world ---
@@ -211,6 +258,13 @@ class FakeGraph:
         self.account(account)["ads"].append(ad_id)
         return obj
 
+    def add_template(self, waba_id: str, template: dict[str, Any]) -> dict[str, Any]:
+        """A template on the WABA's ``message_templates`` edge (paged like every edge)."""
+        obj = {"id": str(template.get("id") or f"{900000 + len(self.objects)}"), **template}
+        self.objects[obj["id"]] = obj
+        self.edges.setdefault(waba_id, {}).setdefault("message_templates", []).append(obj["id"])
+        return obj
+
     def queue(self, path_contains: str, *replies: Reply) -> None:
         """Answer the next requests whose path contains ``path_contains`` with ``replies``, in order."""
         self.queued.extend((path_contains, reply) for reply in replies)
@@ -226,7 +280,16 @@ class FakeGraph:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                reply = fake.handle("GET", self.path, dict(self.headers.items()))
+                self.answer(fake.handle("GET", self.path, dict(self.headers.items())))
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                self.answer(fake.handle_post(self.path, dict(self.headers.items()), body))
+
+            def answer(self, reply: Reply) -> None:
+                if reply.delay:
+                    time.sleep(reply.delay)
                 raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 data = raw.encode()
                 self.send_response(reply.status)
@@ -273,9 +336,74 @@ class FakeGraph:
         if len(segments) == 2:
             obj = self.objects.get(segments[1])
             return ok(self.render(obj, fields)) if obj else unknown_object(segments[1])
-        if len(segments) == 3 and segments[1] in self.edges and segments[2] in ("adsets", "ads", "campaigns"):
+        if len(segments) == 3 and segments[1] in self.edges and segments[2] in (
+            "adsets", "ads", "campaigns", "message_templates"
+        ):  # fmt: skip
             return self.page(parts.path, segments[1], segments[2], query, fields)
         return unknown_object(segments[1])
+
+    def _authorised(self, headers: dict[str, str]) -> Reply | None:
+        bearer = headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.token_expired:
+            return expired_token()
+        if bearer != self.token:
+            return Reply(400, error_body("Invalid OAuth access token - Cannot parse access token", code=190))
+        return None
+
+    def handle_post(self, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """``/{version}/{phone_number_id}/messages`` (send, mark read) and ``/media`` (upload)."""
+        path = urlsplit(raw_path).path
+        try:
+            data = json.loads(body) if "json" in headers.get("Content-Type", "") else None
+        except ValueError:
+            data = None
+        seen = Seen(method="POST", path=path, query={}, headers=headers, json=data, body=body, at=time.time())
+        segments = [s for s in path.split("/") if s]
+        with self._lock:
+            self.requests.append(seen)
+            queued = None
+            for index, (fragment, reply) in enumerate(self.queued):
+                if fragment in path:
+                    queued = self.queued.pop(index)[1]
+                    break
+        if queued is not None and not queued.accept:
+            return queued
+        refused = self._authorised(headers)
+        if refused:
+            return refused
+        if len(segments) != 3 or segments[0] != self.version:
+            return Reply(400, error_body(f"Unknown path components: {path}", code=2500))
+        if segments[2] == "media":
+            with self._lock:
+                self.uploads.append(seen)
+                return ok({"id": f"{4490000000 + len(self.uploads)}"})
+        if segments[2] != "messages" or not isinstance(data, dict):
+            return unknown_object(segments[1])
+        if data.get("status") == "read":
+            return ok({"success": True})
+        with self._lock:
+            if self.throughput is not None:
+                recent = [s for s in self.sent if s.path == path and s.at > seen.at - 1.0]
+                if len(recent) >= self.throughput:
+                    return meta_send_error(130429)
+            self.sent.append(seen)
+            if data.get("biz_opaque_callback_data"):
+                self.accepted_callbacks.append(data["biz_opaque_callback_data"])
+            wamid = f"wamid.FAKE{next(self._wamids):08d}"
+        contact = {"input": data.get("to") or data.get("recipient", "")}
+        if data.get("to"):
+            contact["wa_id"] = str(data["to"]).lstrip("+")
+        else:
+            contact["user_id"] = data.get("recipient", "")
+        answer = ok({"messaging_product": "whatsapp", "contacts": [contact],
+                     "messages": [{"id": wamid, "message_status": "accepted"}]})  # fmt: skip
+        if queued is not None:  # accepted, but answered late (a lost answer)
+            answer.delay = queued.delay
+        return answer
+
+    def sends(self) -> list[dict[str, Any]]:
+        """The JSON bodies of accepted sends, in order."""
+        return [s.json for s in self.sent]
 
     def render(self, obj: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}

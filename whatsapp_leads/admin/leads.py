@@ -17,10 +17,12 @@ from django.http import FileResponse, HttpRequest
 from django.urls import URLPattern, path
 from django.utils.text import Truncator
 
+from ..conf import app_settings
 from ..models import Lead, LeadAssignment
 from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
 from ..services import assignment
-from . import reassign
+from ..services.outbound import read_receipts
+from . import reassign, reply
 from .display import pretty_json, safe_link
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
@@ -178,7 +180,24 @@ class LeadAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.media_view, cacheable=True),
             name=f"{self.opts.app_label}_{self.opts.model_name}_media",
         )
-        return [media, *super().get_urls()]
+        send = path(
+            "<int:lead_pk>/send/",
+            self.admin_site.admin_view(self.send_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_send",
+        )
+        resend = path(
+            "<int:lead_pk>/resend/<int:message_pk>/",
+            self.admin_site.admin_view(self.resend_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_resend",
+        )
+        return [media, send, resend, *super().get_urls()]
+
+    # --- sending: the reply box (admin/reply.py) ------------------------------------------------
+    def send_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return reply.send_view(self, request, lead_pk)
+
+    def resend_view(self, request: HttpRequest, lead_pk: int, message_pk: int) -> Any:
+        return reply.resend_view(self, request, lead_pk, message_pk)
 
     def media_view(self, request: HttpRequest, lead_pk: int, message_pk: int) -> FileResponse:
         return lead_media_view(self, request, lead_pk, message_pk)
@@ -195,6 +214,12 @@ class LeadAdmin(admin.ModelAdmin):
     ) -> Any:
         if obj is not None and obj.pk:
             context["transcript"] = build_transcript(obj, site=self.admin_site.name)
+            context["reply_box"] = reply.reply_box(
+                obj, site=self.admin_site.name, may_send=self.has_change_permission(request, obj)
+            )
+            context["reply_form_id"] = reply.FORM_ID
+            if app_settings.MARK_READ_ON_OPEN and obj.owner_id == request.user.pk:
+                read_receipts.mark_read_on_open(obj)
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ..models import Campaign
 from ..services.campaign_stats import CampaignNumbers, campaign_numbers
+from ..services.outbound.entry_points import free_entry_points
 from ..services.routing.hours import business_time_zone
 
 DAYS = 30
@@ -75,6 +76,7 @@ def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         "conversion": percent(numbers.conversion),
         "days": DAYS,
         "time_zone": str(business_time_zone()),
+        "entry_points": free_entry_points(campaign, now=timezone.now()),
         **_rows(numbers),
     }
     return TemplateResponse(request, "whatsapp_leads/admin/campaign/numbers.html", context)

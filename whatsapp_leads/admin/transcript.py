@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F
+from django.urls import reverse
 
 from ..models import Lead, Message
 from ..parsing.safe_text import printable_text
@@ -45,6 +46,10 @@ class TranscriptLine:
     status: str = ""
     status_class: str = ""
     error: str = ""
+    error_words: str = ""
+    sender: str = ""
+    delivery_unknown: bool = False
+    resend_url: str = ""
     business_number: str = ""
     # kind-specific parts (message_parts.kind_parts): the file, a quoted reply, form answers
     media_url: str = ""
@@ -80,14 +85,33 @@ def message_text(message: Message) -> str:
     return provider.readable_text(message.type, payload) or f"[{message.type or 'message'}]"
 
 
+ORIGINS = {"echo": "WhatsApp Business app", "greeting": "Automatic greeting", "api": "API"}
+
+
+def sender_of(message: Message) -> str:
+    """Who wrote an outbound message: the rep's name, else where it came from."""
+    user = message.sent_by
+    if user is not None:
+        return (user.get_full_name() or "").strip() or user.get_username()
+    return ORIGINS.get(message.origin, "")
+
+
 def line_for(message: Message, *, site: str = "admin") -> TranscriptLine:
     inbound = message.direction == Message.Direction.INBOUND
     ticks, status = ("", "")
     if not inbound:
         ticks, status = TICKS.get(message.status, ("", message.status))
+    unknown = message.send_state == Message.SendState.UNKNOWN
+    if unknown:
+        ticks, status = ("?", "Delivery unknown")
     error = ""
     if message.status == Message.Status.FAILED:
         error = " ".join(p for p in (message.error_code, message.error_title) if p)
+    resend_url = ""
+    if message.send_state in (Message.SendState.UNKNOWN, Message.SendState.REFUSED):
+        resend_url = reverse(
+            f"{site}:whatsapp_leads_lead_resend", args=[message.conversation.lead_id, message.pk]
+        )
     conversation = message.conversation
     return TranscriptLine(
         inbound=inbound,
@@ -98,6 +122,10 @@ def line_for(message: Message, *, site: str = "admin") -> TranscriptLine:
         status=status,
         status_class=f"wl-status-{message.status}" if not inbound else "",
         error=error,
+        error_words=message.error_words if (unknown or message.status == Message.Status.FAILED) else "",
+        sender=sender_of(message) if not inbound else "",
+        delivery_unknown=unknown,
+        resend_url=resend_url,
         business_number=conversation.display_phone_number or conversation.phone_number_id,
         **kind_parts(message, site=site),
     )
@@ -109,7 +137,7 @@ def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "
     ``site``: the admin site's URL namespace, for the links to the lead's files.
     """
     messages = Message.objects.filter(conversation__lead=lead).select_related(
-        "conversation", "reply_to__conversation"
+        "conversation", "reply_to__conversation", "sent_by"
     )
     total = messages.count()
     # Meta's times are whole seconds: within one, the order the webhooks arrived in decides.

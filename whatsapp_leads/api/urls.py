@@ -2,7 +2,8 @@
 
 URL names live in the app's namespace: ``whatsapp_leads:lead-list``, ``whatsapp_leads:lead-detail``,
 ``whatsapp_leads:lead-messages``, ``whatsapp_leads:lead-assignments``, ``whatsapp_leads:campaign-list``,
-``whatsapp_leads:campaign-detail``, ``whatsapp_leads:campaign-numbers`` and ``whatsapp_leads:api-root``;
+``whatsapp_leads:campaign-detail``, ``whatsapp_leads:campaign-numbers``, ``whatsapp_leads:template-list`` and
+``whatsapp_leads:api-root``;
 the OpenAPI schema is ``whatsapp_leads:api-schema``, read by ``whatsapp_leads:api-swagger`` (Swagger UI)
 and ``whatsapp_leads:api-redoc``.
 """
@@ -12,11 +13,12 @@ from rest_framework.routers import DefaultRouter
 
 from .fallback import NotFoundView
 from .schema import RedocView, SchemaView, SwaggerView
-from .views import CampaignViewSet, LeadViewSet
+from .views import CampaignViewSet, LeadViewSet, TemplateViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("templates", TemplateViewSet, basename="template")
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),

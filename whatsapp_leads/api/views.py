@@ -22,11 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from ..models import Campaign, Lead
+from ..models import Campaign, Lead, MessageTemplate
 from ..permissions import visible_leads
 from ..services.campaign_stats import campaign_numbers
+from ..services.outbound import templates as outbound_templates
 from ..services.routing.hours import business_time_zone
-from . import queries
+from . import queries, sending
 from .filters import LeadFilterSet, Search
 from .openapi import LeadFilterError, errors, invalid
 from .pagination import Pagination
@@ -90,13 +91,18 @@ class LeadViewSet(
     filterset_class = LeadFilterSet
     search_fields = ("phone", "name", "wa_id", "user_id")
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.
-    http_method_names = ("get", "patch", "head", "options")
+    http_method_names = ("get", "post", "patch", "head", "options")
     serializer_classes = {
         "list": LeadSerializer,
         "partial_update": LeadUpdateSerializer,
         "messages": MessageSerializer,
         "assignments": LeadAssignmentSerializer,
     }
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "messages" and self.request.method == "POST":
+            return [sending.MaySend()]  # sending: change_lead; the row rule still applies below
+        return list(super().get_permissions())
 
     def get_queryset(self) -> QuerySet[Lead]:
         if self.action in ("messages", "assignments"):
@@ -124,13 +130,31 @@ class LeadViewSet(
 
     # *args/**kwargs: the router's format-suffix routes (messages.json) also pass ``format``.
     @extend_schema(
+        methods=["GET"],
         summary="A lead's transcript",
         filters=False,
         responses={200: MessageSerializer(many=True), **errors()},
     )
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        methods=["POST"],
+        summary="Send a message to the lead",
+        description="A text (inside the 24-hour window) or an approved template. 202: stored in the "
+        "outbox and queued; 409: a rule refused it (window closed, opted out, template not approved, "
+        "no address), with a sentence for the rep, and nothing was stored.",
+        filters=False,
+        request=sending.SendSerializer,
+        responses={
+            202: sending.SentMessageSerializer,
+            409: OpenApiResponse(sending.RefusalSerializer, description="A rule refused the send."),
+            **errors(bad_request=invalid("Neither or both of text and template; a bad field.", body=True)),
+        },
+    )
+    @action(detail=True, methods=["get", "post"])
     def messages(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The lead's transcript across our numbers, oldest first, paginated."""
+        """GET: the lead's transcript across our numbers, oldest first, paginated.
+        POST: send ``{"text": ...}`` or ``{"template": {...}}`` (202, or 409 when a rule refuses)."""
+        if request.method == "POST":
+            return sending.send(request, self.get_object())
         page = self.paginate_queryset(queries.transcript(self.get_object()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -144,6 +168,26 @@ class LeadViewSet(
         """Who had the lead, newest first: automatic routing and re-assignments alike."""
         page = self.paginate_queryset(queries.assignments(self.get_object()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Approved message templates",
+        responses={
+            200: sending.TemplateSerializer(many=True),
+            **errors(bad_request=invalid("A bad ?page_size=.")),
+        },
+    ),
+)
+class TemplateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Approved message templates only: the ones a send may use."""
+
+    permission_classes = (sending.MayListTemplates,)
+    pagination_class = Pagination
+    serializer_class = sending.TemplateSerializer
+
+    def get_queryset(self) -> QuerySet[MessageTemplate]:
+        return outbound_templates.approved()
 
 
 @extend_schema_view(

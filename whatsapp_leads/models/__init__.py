@@ -2,6 +2,7 @@ from .campaigns import Ad, AdSet, Campaign, CampaignMember
 from .conversations import Conversation, Message, StatusUpdate
 from .history import LeadHistory
 from .leads import Lead, LeadAssignment
+from .templates import MessageTemplate, SendRateWindow
 from .webhooks import AccountEvent, WebhookEvent
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "LeadAssignment",
     "LeadHistory",
     "Message",
+    "MessageTemplate",
+    "SendRateWindow",
     "StatusUpdate",
     "WebhookEvent",
 ]

@@ -90,6 +90,20 @@ class Campaign(models.Model):
         help_text="Meta's status (ACTIVE, PAUSED, ...). Routing follows 'is active', not this.",
     )
     account_id = models.CharField(max_length=64, blank=True, help_text="Meta ad account, act_<digits>.")
+    welcome_text = models.TextField(
+        blank=True,
+        help_text="Greeting sent automatically to each new lead within seconds of its first message; "
+        "empty sends none.",
+    )
+    welcome_template = models.ForeignKey(
+        "whatsapp_leads.MessageTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"status": "APPROVED"},
+        help_text="A body-only approved template to greet with instead of the text (its {{1}} is the lead's name).",
+    )
     synced_at = models.DateTimeField(
         null=True, blank=True, help_text="When Meta's Marketing API last told us about it."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from ..storage import private_media_storage
@@ -25,6 +26,12 @@ class Conversation(models.Model):
     )
     last_inbound_at = models.DateTimeField(
         null=True, blank=True, help_text="Latest message from the user: opens the 24-hour service window."
+    )
+    free_entry_point_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="End of the 72-hour free entry point a reply to a Click-to-WhatsApp ad opened "
+        "(every message, templates included, is free until then); empty when none applies.",
     )
     message_count = models.PositiveIntegerField(default=0, help_text="Messages stored in the thread.")
     inbound_count = models.PositiveIntegerField(default=0, help_text="Messages the user sent.")
@@ -55,6 +62,17 @@ class Message(models.Model):
         READ = "read", "Read"
         PLAYED = "played", "Played"
         FAILED = "failed", "Failed"
+
+    class SendState(models.TextChoices):
+        """Where an outbound message is in our outbox (empty for inbound and echoed messages)."""
+
+        NONE = "", "Not ours to send"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Being sent"
+        RETRYING = "retrying", "Waiting to retry"
+        ACCEPTED = "accepted", "Accepted by WhatsApp"
+        REFUSED = "refused", "Refused by WhatsApp"
+        UNKNOWN = "unknown", "Delivery unknown"
 
     class MediaStatus(models.TextChoices):
         NONE = "", "No media"
@@ -87,6 +105,38 @@ class Message(models.Model):
     error_details = models.TextField(blank=True, help_text="Meta's error details when failed.")
     biz_opaque_callback_data = models.CharField(
         max_length=512, blank=True, help_text="Our tracking string, echoed back by Meta on statuses."
+    )
+    error_words = models.TextField(
+        blank=True, help_text="What a failure means for the rep, in plain words (from the provider's table)."
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Outbound: the person who asked for the send; empty for automatic sends and echoes.",
+    )
+    origin = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Outbound: who wrote it: rep, greeting, api, echo (sent from the WhatsApp Business app).",
+    )
+    content = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Outbound: what was asked for, in the outbox's own shape (kind and its fields).",
+    )
+    send_state = models.CharField(
+        max_length=10,
+        choices=SendState.choices,
+        blank=True,
+        db_index=True,
+        help_text="Outbound: where the send is in our outbox; 'unknown' needs a person to decide on a resend.",
+    )
+    send_attempts = models.PositiveSmallIntegerField(default=0, help_text="Outbound: HTTP attempts so far.")
+    send_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Outbound: when the send state last changed (the sweep's clock)."
     )
     media_id = models.CharField(max_length=128, blank=True, help_text="Media asset id, for media messages.")
     media_mime_type = models.CharField(max_length=128, blank=True, help_text="Media MIME type.")

@@ -18,6 +18,7 @@ from .types import (
     Media,
     MessageContext,
     MessageStatus,
+    OutboundEcho,
     Referral,
     Update,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Media",
     "MessageContext",
     "MessageStatus",
+    "OutboundEcho",
     "Referral",
     "Update",
 ]

@@ -151,6 +151,20 @@ class MessageStatus:
 
 
 @dataclass(**FROZEN)
+class OutboundEcho:
+    """A message the business sent from elsewhere (the WhatsApp Business app on a coexistence
+    number): part of the thread, written by us, not a reply from the lead."""
+
+    business: Business
+    contact: Contact  # the user it was sent to
+    wamid: str
+    timestamp: datetime
+    type: str
+    text: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(**FROZEN)
 class AccountNotice:
     """An update about the account rather than a conversation: errors, templates, quality, etc."""
 
@@ -204,4 +218,12 @@ class InvalidUpdate:
     raw: Any = None
 
 
-Update = InboundMessage | MessageStatus | AccountNotice | IdentityChange | ConsentChange | InvalidUpdate
+Update = (
+    InboundMessage
+    | MessageStatus
+    | OutboundEcho
+    | AccountNotice
+    | IdentityChange
+    | ConsentChange
+    | InvalidUpdate
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import IO, ClassVar
 
 from django.http import HttpRequest, HttpResponse
@@ -57,6 +58,73 @@ class MediaError(Exception):
         self.retry_after = retry_after
 
 
+class SendOutcome(StrEnum):
+    """What a send attempt came to, in words every provider can use."""
+
+    ACCEPTED = "accepted"  # the provider took it; ``message_id`` is its id
+    REFUSED = "refused"  # the provider said no; trying again will not help
+    RETRY = "retry"  # certainly not accepted (refused connection, 5xx, throttled): try later
+    AMBIGUOUS = "ambiguous"  # the request went out and no answer came back: it may have been sent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundMessage:
+    """One message to send, in the outbox's own shape.
+
+    ``kind`` is text, template, image, document, buttons, list, reaction or request_contact_info;
+    ``content`` holds that kind's fields (``body``, ``preview_url``, ``name``/``language``/
+    ``components``, ``link`` or ``media_id`` with ``caption``/``filename``, ``buttons``,
+    ``sections``, ``message_id``/``emoji``). ``to`` is a phone (digits or E.164); ``recipient`` a
+    business-scoped user id, used only when there is no phone. ``callback`` is echoed back on
+    every status, so a message whose answer was lost can still be recognised.
+    """
+
+    kind: str
+    content: Mapping[str, object]
+    sender: str  # our number's id at the provider (Meta: phone_number_id)
+    to: str = ""
+    recipient: str = ""
+    callback: str = ""
+    reply_to: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendResult:
+    """A provider's answer to one send attempt, provider-neutral.
+
+    Refusals carry the provider's ``code``, ``title`` and ``details`` as sent, ``words`` (what it
+    means for a rep, in plain language) and ``category`` (window, opt_out, not_on_whatsapp,
+    template, auth, ...). ``retry_after`` is the provider's own wait estimate, when it gave one.
+    """
+
+    outcome: SendOutcome
+    message_id: str = ""
+    code: str = ""
+    title: str = ""
+    details: str = ""
+    words: str = ""
+    category: str = ""
+    retry_after: float | None = None
+    raw: Mapping[str, object] | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is SendOutcome.ACCEPTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateChange:
+    """A provider's notice that one of our templates changed: status, quality or category."""
+
+    template_id: str = ""
+    name: str = ""
+    language: str = ""
+    status: str = ""
+    reason: str = ""
+    quality: str = ""
+    category: str = ""
+
+
 class Provider:
     """Base class of a messaging provider. Subclasses set ``name`` and override what they support.
 
@@ -96,6 +164,34 @@ class Provider:
     def fetch_media(self, media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:
         """Write the file behind ``media_id`` into ``into``; raise ``MediaError`` when it cannot."""
         raise MediaError(f"provider {self.name!r} cannot download media", retryable=False)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Make one attempt to send ``message``; never retries by itself (the outbox decides).
+
+        Must tell "certainly not accepted" (``RETRY``) from "the request went out and the answer
+        was lost" (``AMBIGUOUS``): only the first may be sent again without asking a person.
+        """
+        return SendResult(
+            outcome=SendOutcome.REFUSED,
+            words=f"This channel ({self.name}) cannot send messages.",
+            category="unsupported",
+        )
+
+    def upload_media(self, *, sender: str, file: IO[bytes], filename: str, mime_type: str) -> str:
+        """Upload a file for sending; the provider's media id. Raises ``MediaError``."""
+        raise MediaError(f"provider {self.name!r} cannot upload media", retryable=False)
+
+    def mark_read(self, *, sender: str, message_id: str) -> bool:
+        """Tell the provider a received message was read (best effort); True when it agreed."""
+        return False
+
+    def template_change(self, field: str, raw: Mapping[str, object]) -> TemplateChange | None:
+        """Read an account notice about a template; None when the notice is about something else."""
+        return None
+
+    def explain_error(self, code: str) -> tuple[str, str]:
+        """(plain words for a rep, category) of a provider error code, e.g. from a failed status."""
+        return "", ""
 
     def readable_text(self, kind: str, raw: Mapping[str, object]) -> str:
         """One line for a stored message of this provider whose text column is empty."""

@@ -24,7 +24,8 @@ def fingerprint(notice: AccountNotice, event: WebhookEvent | None) -> str:
 
 
 def record_notice(notice: AccountNotice, *, event: WebhookEvent | None = None) -> AccountEvent:
-    """Store the notice for the admin and announce it once."""
+    """Store the notice for the admin and announce it once; a template notice also updates the template."""
+    _apply_template_change(notice)
     row, created = AccountEvent.objects.get_or_create(
         fingerprint=fingerprint(notice, event),
         defaults={
@@ -43,3 +44,16 @@ def record_notice(notice: AccountNotice, *, event: WebhookEvent | None = None) -
     if created:
         transaction.on_commit(lambda: account_event_received.send(sender=AccountEvent, event=row))
     return row
+
+
+def _apply_template_change(notice: AccountNotice) -> None:
+    from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
+    from .outbound.templates import apply_change
+
+    try:
+        provider = get_provider(notice.business.provider or DEFAULT_PROVIDER)
+    except UnknownProvider:
+        return
+    change = provider.template_change(notice.field, notice.raw)
+    if change is not None:
+        apply_change(change, waba_id=notice.business.waba_id)

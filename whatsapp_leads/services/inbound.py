@@ -9,6 +9,7 @@ from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
 from . import assignment, attribution, conversations, kinds, leads
+from .outbound import greeting
 from .routing import keywords
 
 
@@ -67,6 +68,7 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
         # A chat without an ad may be claimed by a campaign's keywords ("I need a loan").
         claim = keywords.claim_organic_lead(lead, text=message.text)
         assignment.assign_new_lead(lead, reason_prefix=claim.reason if claim else "")
+        greeting.greet_new_lead(lead)  # the campaign's welcome, queued to go out on commit
     elif attributed and earliest and lead.campaign_id and _may_reroute(lead):
         # The ad's message was delayed behind a later one that created the lead: route it as
         # the campaign lead it really is, once.

@@ -6,12 +6,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models import WebhookEvent
-from ..parsing import AccountNotice, ConsentChange, IdentityChange, InboundMessage, MessageStatus, Update
+from ..parsing import (
+    AccountNotice,
+    ConsentChange,
+    IdentityChange,
+    InboundMessage,
+    MessageStatus,
+    OutboundEcho,
+    Update,
+)
 from . import account, consent, identity, inbound, statuses
+from .outbound import echoes
 
 HANDLERS: dict[type, Callable[..., Any]] = {
     InboundMessage: inbound.receive_message,
     MessageStatus: statuses.record_status,
+    OutboundEcho: echoes.record_echo,
     AccountNotice: account.record_notice,
     IdentityChange: identity.apply_change,
     ConsentChange: consent.apply_consent,

@@ -16,6 +16,7 @@ from ..parsing import ErrorDetail, InboundMessage
 from ..parsing.enums import MessageType
 from . import flows, media
 from .fitting import fit
+from .outbound import contact_request
 
 
 def error_dicts(errors: tuple[ErrorDetail, ...]) -> list[dict[str, str]]:
@@ -79,6 +80,7 @@ def after_store(
 ) -> None:
     """Everything a freshly stored inbound message implies besides the lead and its thread."""
     link_replies(row)
+    contact_request.apply_shared_contact(lead, row)  # the answer to our request_contact_info
     if message.form is not None:
         flows.apply_form(lead, row, message.form)
     if row.media_status == Message.MediaStatus.PENDING:

@@ -12,8 +12,10 @@ from django.db import IntegrityError, transaction
 from ..models import Message, StatusUpdate, WebhookEvent
 from ..parsing import Billing, MessageStatus
 from ..parsing.enums import DeliveryStatus
-from ..signals import message_status_changed
+from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
+from ..signals import message_failed, message_status_changed
 from .fitting import exact, fit, fitted
+from .outbound.outbox import resolve_by_callback
 
 RANK: dict[str, int] = {
     "pending": 0,
@@ -76,6 +78,13 @@ def apply(message: Message, update: StatusUpdate) -> bool:
             message.error_code, message.error_title = update.error_code, update.error_title
             message.error_message, message.error_details = update.error_message, update.error_details
             fields += ["error_code", "error_title", "error_message", "error_details"]
+            words = failure_words(message)
+            if words:
+                message.error_words = words
+                fields.append("error_words")
+            if message.send_state:
+                message.send_state = Message.SendState.REFUSED
+                fields.append("send_state")
     if update.biz_opaque_callback_data and not message.biz_opaque_callback_data:
         message.biz_opaque_callback_data = update.biz_opaque_callback_data
         fields.append("biz_opaque_callback_data")
@@ -87,7 +96,24 @@ def apply(message: Message, update: StatusUpdate) -> bool:
                 sender=Message, message=message, status=update.status, previous_status=previous
             )
         )
+        if update.status == TERMINAL:
+            transaction.on_commit(
+                lambda: message_failed.send(
+                    sender=Message, message=message, code=message.error_code, words=message.error_words
+                )
+            )
     return changed
+
+
+def failure_words(message: Message) -> str:
+    """What a failed status's code means for the rep, from the thread's provider's table."""
+    if not message.error_code:
+        return ""
+    try:
+        provider = get_provider(message.conversation.provider or DEFAULT_PROVIDER)
+    except UnknownProvider:
+        return ""
+    return provider.explain_error(message.error_code)[0]
 
 
 def apply_pending(message: Message) -> int:
@@ -127,6 +153,10 @@ def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -
     if row.applied:
         return row
     message = Message.objects.select_for_update().filter(wamid=wamid).first()
+    if message is None and status.biz_opaque_callback_data:
+        # The send's answer was lost (a timeout after the request went out): our outbox id, echoed
+        # by Meta, names the message, and this status proves Meta accepted it.
+        message = resolve_by_callback(status.biz_opaque_callback_data, wamid)
     if message is not None:
         apply_pending(message)
     return row

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...parsing import coerce
 from ...parsing.types import AccountNotice, Business, ConsentChange, Contact, InvalidUpdate, Update
+from . import echoes
 from .identity import user_id_updates
 
 Summary = Callable[[dict[str, Any]], str]
@@ -138,6 +139,9 @@ def parse_field_change(
         return
     if field_name == "user_id_update":
         yield from user_id_updates(value, business=business, path=path)
+        return
+    if field_name == echoes.FIELD and value.get("message_echoes"):
+        yield from echoes.message_echoes(value, business=business, path=path)
         return
     stamp = occurred if occurred not in (None, "") else value.get("timestamp")
     try:

@@ -10,11 +10,21 @@ from django.http import HttpRequest, HttpResponse
 from ...conf import app_settings
 from ...parsing import Update
 from ...parsing.jsonbody import load_json
-from ..base import MediaFile, Provider, SignatureInvalid, SignatureMissing
-from . import media
+from ..base import (
+    MediaFile,
+    OutboundMessage,
+    Provider,
+    SendResult,
+    SignatureInvalid,
+    SignatureMissing,
+    TemplateChange,
+)
+from . import media, send
+from .errors import meaning
 from .handshake import handshake
 from .parser import parse_payload
 from .signature import SIGNATURE_HEADER, verify_meta_signature
+from .templates import template_change
 from .text import readable_text
 
 
@@ -44,6 +54,22 @@ class MetaProvider(Provider):
 
     def fetch_media(self, media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:
         return media.fetch_media(media_id, into=into, max_bytes=max_bytes, sha256=sha256)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return send.send_message(message)
+
+    def upload_media(self, *, sender: str, file: IO[bytes], filename: str, mime_type: str) -> str:
+        return send.upload_media(sender=sender, file=file, filename=filename, mime_type=mime_type)
+
+    def mark_read(self, *, sender: str, message_id: str) -> bool:
+        return send.mark_read(sender=sender, message_id=message_id)
+
+    def template_change(self, field: str, raw: Mapping[str, object]) -> TemplateChange | None:
+        return template_change(field, dict(raw))
+
+    def explain_error(self, code: str) -> tuple[str, str]:
+        row = meaning(code)
+        return row.words, row.category
 
     def readable_text(self, kind: str, raw: Mapping[str, object]) -> str:
         return readable_text(kind, dict(raw))

@@ -99,8 +99,15 @@ def test_every_operation_documents_its_error_answers(schema):
         "$ref": "#/components/schemas/LeadFilterError"
     }
     assert "400" in operations[("/whatsapp/api/leads/{id}/", "patch")]["responses"]
-    send = operations[("/whatsapp/api/leads/{id}/messages/", "post")]["responses"]
-    assert {"400", "409"} <= set(send)
+    send = operations[("/whatsapp/api/leads/{id}/messages/", "post")]
+    assert {"400", "409"} <= set(send["responses"])
+    # one of the two shapes, and a body there must be: `{}` or no body is not a valid send
+    assert send["requestBody"]["required"] is True
+    body = schema["components"]["schemas"]["SendBody"]
+    assert [option["$ref"].rsplit("/", 1)[-1] for option in body["oneOf"]] == [
+        "TextSendBody",
+        "TemplateSendBody",
+    ]
     assert "400" in operations[("/whatsapp/api/campaigns/{id}/numbers/", "get")]["responses"]
 
 

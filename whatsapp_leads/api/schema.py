@@ -32,12 +32,36 @@ SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "whatsapp_leads.api.schema.require_one_of_bodies",
+    ],
     # Lead and Message both have a `status`; name their enums instead of a hash suffix.
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "whatsapp_leads.models.Lead.Status",
         "MessageStatusEnum": "whatsapp_leads.models.Message.Status",
     },
 }
+
+
+def require_one_of_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Mark a request body that is one of several shapes (``SendBody``) as required.
+
+    drf-spectacular derives ``required`` from a serializer's required fields, which a
+    ``oneOf`` of serializers does not have at its top; every such body here is required (a send
+    with no body is a 400), and the schema must say so.
+    """
+    components = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body:
+                continue
+            for media in body.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if "oneOf" in components.get(ref.rsplit("/", 1)[-1], {}):
+                    body["required"] = True
+    return result
 
 
 def is_app_endpoint(callback: Any) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -51,10 +53,17 @@ class TemplateSendSerializer(serializers.Serializer):
     parameters = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
 
 
+# Text with something to read and no NUL (which no database column holds); the same pattern is
+# the OpenAPI schema's, so a schema-valid body is never refused for its text.
+MESSAGE_TEXT = RegexValidator(r"^(?=[^\u0000]*\S)[^\u0000]*$", "Write some text (not only spaces).")
+
+
 class SendSerializer(serializers.Serializer):
     """Exactly one of ``text`` or ``template``; ``preview_url`` for links in a text."""
 
-    text = serializers.CharField(required=False, max_length=4096, trim_whitespace=False)
+    text = serializers.CharField(
+        required=False, max_length=4096, trim_whitespace=False, validators=[MESSAGE_TEXT]
+    )
     preview_url = serializers.BooleanField(required=False, default=False)
     template = TemplateSendSerializer(required=False)
     reply_to = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -63,6 +72,27 @@ class SendSerializer(serializers.Serializer):
         if bool(data.get("text", "").strip()) == bool(data.get("template")):
             raise serializers.ValidationError("Send either a non-empty 'text' or a 'template', not both.")
         return data
+
+
+class TextSendBody(serializers.Serializer):
+    """A free-form text (inside the 24-hour window)."""
+
+    text = serializers.CharField(max_length=4096, trim_whitespace=False, validators=[MESSAGE_TEXT])
+    preview_url = serializers.BooleanField(required=False, default=False)
+    reply_to = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class TemplateSendBody(serializers.Serializer):
+    """An approved template, at any time."""
+
+    template = TemplateSendSerializer()
+    reply_to = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+# The request body as the schema states it: one of the two shapes, never both, never neither.
+SEND_BODY = PolymorphicProxySerializer(
+    component_name="SendBody", serializers=[TextSendBody, TemplateSendBody], resource_type_field_name=None
+)
 
 
 class SentMessageSerializer(serializers.ModelSerializer):

@@ -142,7 +142,7 @@ class LeadViewSet(
         "outbox and queued; 409: a rule refused it (window closed, opted out, template not approved, "
         "no address), with a sentence for the rep, and nothing was stored.",
         filters=False,
-        request=sending.SendSerializer,
+        request=sending.SEND_BODY,
         responses={
             202: sending.SentMessageSerializer,
             409: OpenApiResponse(sending.RefusalSerializer, description="A rule refused the send."),

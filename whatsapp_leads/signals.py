@@ -6,6 +6,8 @@
 - ``message_status_changed(sender=Message, message, status, previous_status)``
 - ``account_event_received(sender=AccountEvent, event)``
 - ``lead_merged(sender=Lead, lead, merged_lead_id)``: a duplicate lead was folded into ``lead`` and deleted
+- ``lead_erased(sender=Lead, lead, record)``: the person's data was erased (``lead`` is the anonymised
+  row, ``record`` the ``ErasureRecord``); erase the host's own rows about ``lead.pk`` too
 """
 
 from django.dispatch import Signal
@@ -16,3 +18,4 @@ message_received = Signal()
 message_status_changed = Signal()
 account_event_received = Signal()
 lead_merged = Signal()
+lead_erased = Signal()

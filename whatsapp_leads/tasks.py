@@ -76,3 +76,11 @@ def download_message_media(self, message_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+@shared_task(name="whatsapp_leads.apply_retention")
+def apply_retention() -> str:
+    """Beat job (hourly): drop expired webhook bodies and media, erase long-closed leads (RETENTION_*)."""
+    from .services.privacy.retention import apply_retention as run
+
+    return run().summary()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, ClassVar
 
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +14,7 @@ from ..base import MediaFile, Provider, SignatureInvalid, SignatureMissing
 from . import media
 from .handshake import handshake
 from .parser import parse_payload
+from .redact import redact_body
 from .signature import SIGNATURE_HEADER, verify_meta_signature
 from .text import readable_text
 
@@ -44,6 +45,9 @@ class MetaProvider(Provider):
 
     def fetch_media(self, media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:
         return media.fetch_media(media_id, into=into, max_bytes=max_bytes, sha256=sha256)
+
+    def redact(self, body: bytes, *, identities: Iterable[str]) -> bytes | None:
+        return redact_body(body, identities=identities)
 
     def readable_text(self, kind: str, raw: Mapping[str, object]) -> str:
         return readable_text(kind, dict(raw))

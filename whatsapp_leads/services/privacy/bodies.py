@@ -1,0 +1,85 @@
+"""The raw inbox after an erasure: every stored body that mentions the person is rewritten by its
+provider without their items, or dropped when nothing else is in it.
+
+Re-processing a stored body (a parser fix, ``whatsapp_reprocess --force``) must never bring an
+erased person back, so this runs over every body, not only those linked to the lead's rows: a
+status update or a consent notice names the person without any row pointing at it. A rewritten
+body is no longer what the provider signed (``redacted_at``); a dropped one (``body_dropped_at``)
+is never processed again, and its row keeps its outcome.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from ...models import WebhookEvent
+from ...providers.registry import UnknownProvider, get_provider
+from .mentions import scrub_value
+
+BATCH = 500
+DROPPED_BEFORE_PROCESSING = "Body dropped by a personal-data erasure before it was processed."
+
+
+def _candidates(needles: list[bytes]) -> Iterable[tuple[int, str, bytes]]:
+    """(pk, provider, body) of every kept body holding one of ``needles``, read in pk batches."""
+    last = 0
+    while True:
+        batch = list(
+            WebhookEvent.objects.filter(pk__gt=last, body_dropped_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "provider", "body")[:BATCH]
+        )
+        if not batch:
+            return
+        last = batch[-1][0]
+        for pk, provider, body in batch:
+            body = bytes(body or b"")
+            if any(n in body for n in needles):
+                yield pk, provider, body
+
+
+def _redact(provider_name: str, body: bytes, identities: set[str]) -> bytes | None:
+    try:
+        provider = get_provider(provider_name)
+    except UnknownProvider:
+        return None  # nobody can cut this format: the body goes
+    return provider.redact(body, identities=identities)
+
+
+def redact_bodies(identities: set[str]) -> Counter:
+    """Rewrite or drop every stored body mentioning ``identities``; counts of each."""
+    counts: Counter = Counter()
+    needles = [i.encode() for i in identities if i]
+    if not needles:
+        return counts
+    now = timezone.now()
+    for pk, provider, body in list(_candidates(needles)):
+        new = _redact(provider, body, identities)
+        event = WebhookEvent.objects.get(pk=pk)
+        event.error = scrub_value(event.error, identities)
+        event.traceback = scrub_value(event.traceback, identities)
+        if new is None:
+            event.body, event.body_dropped_at, event.next_attempt_at = b"", now, None
+            if event.status == WebhookEvent.Status.PENDING:
+                event.status, event.error = WebhookEvent.Status.FAILED, DROPPED_BEFORE_PROCESSING
+            counts["webhook bodies dropped"] += 1
+        elif new != body:
+            event.body, event.redacted_at = new, now
+            counts["webhook bodies rewritten"] += 1
+        else:
+            continue
+        event.save(
+            update_fields=[
+                "body",
+                "body_dropped_at",
+                "redacted_at",
+                "next_attempt_at",
+                "status",
+                "error",
+                "traceback",
+            ]
+        )
+    return counts

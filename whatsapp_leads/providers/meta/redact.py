@@ -3,8 +3,8 @@
 A Meta body batches updates: ``entry[].changes[].value`` holds lists (``contacts``, ``messages``,
 ``statuses``, ``user_preferences``, ``user_id_update``...) whose items each belong to one user,
 or a value that is one user's update itself. An item is the person's when one of its own fields
-(``from``, ``wa_id``, ``recipient_id``, ``user_id``, a message ``id``...) or of the objects directly
-inside it holds one of their identities; those items go, a change left without any other
+(``from``, ``wa_id``, ``recipient_id``, ``user_id``, a message ``id``...) holds one of their
+identities (never its free text: another user may write the person's number in a message); those items go, a change left without any other
 person's item goes, an entry left without changes goes, and a body left without entries is
 dropped (None). Anything else that still quotes an identity (another user sharing the person's
 number as a contact card) has that text replaced, so the rewritten body mentions them nowhere.
@@ -22,14 +22,16 @@ from typing import Any
 REPLACEMENT = "[erased]"
 
 
+# Objects inside an item that name its user (``user_id_update``'s ``{"previous", "current"}``).
+IDENTITY_OBJECTS = ("user_id",)
+
+
 def _strings(value: Any) -> Iterable[str]:
-    """The text of ``value``'s own scalars and of the objects directly inside it."""
+    """The item's own scalars (``from``, ``wa_id``, ``recipient_id``, ``id``...), not its free text."""
     if isinstance(value, dict):
-        for item in value.values():
-            if isinstance(item, dict):
-                yield from (
-                    str(v) for v in item.values() if isinstance(v, str | int) and not isinstance(v, bool)
-                )
+        for key, item in value.items():
+            if isinstance(item, dict) and key in IDENTITY_OBJECTS:
+                yield from (str(v) for v in item.values() if isinstance(v, str | int) and not isinstance(v, bool))
             elif isinstance(item, str | int) and not isinstance(item, bool):
                 yield str(item)
 

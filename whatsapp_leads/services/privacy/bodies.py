@@ -49,10 +49,15 @@ def _redact(provider_name: str, body: bytes, identities: set[str]) -> bytes | No
     return provider.redact(body, identities=identities)
 
 
-def redact_bodies(identities: set[str]) -> Counter:
-    """Rewrite or drop every stored body mentioning ``identities``; counts of each."""
+def redact_bodies(identities: set[str], *, names: set[str] = frozenset()) -> Counter:
+    """Rewrite or drop every stored body mentioning ``identities``; counts of each.
+
+    A body is chosen by the ids only (a name alone matches strangers); in a chosen body the
+    person's ``names`` are cut out too.
+    """
     counts: Counter = Counter()
     needles = [i.encode() for i in identities if i]
+    identities = identities | names
     if not needles:
         return counts
     now = timezone.now()

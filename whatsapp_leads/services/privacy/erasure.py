@@ -24,6 +24,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+from django.apps import apps
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -88,6 +89,18 @@ def _delete_related(lead: Lead) -> tuple[Counter, list[tuple[Any, str]]]:
     return counts, files
 
 
+def _scrub_admin_log(lead: Lead) -> int:
+    """The admin's change log names the lead (``object_repr``: its name) and what changed: cut both."""
+    if not apps.is_installed("django.contrib.admin"):
+        return 0
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    return LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Lead), object_id=str(lead.pk)
+    ).update(object_repr=f"Erased lead #{lead.pk}", change_message="")
+
+
 def _delete_files(files: list[tuple[Any, str]]) -> None:
     for storage, name in files:
         try:
@@ -113,8 +126,9 @@ def erase_lead(lead: Lead, reason: str, by: Any = None, *, trigger: str = Trigge
         who = identities_of(lead)
         counts, files = _delete_related(lead)
         counts["files"] = len(files)
-        counts.update(remove_mentions(who.ids, lead=lead))
-        counts.update(redact_bodies(who.everything))
+        counts.update(remove_mentions(who.ids, lead=lead, names=who.names))
+        counts.update(redact_bodies(who.everything, names=who.names))
+        counts["admin log entries (scrubbed)"] = _scrub_admin_log(lead)
         changed = anonymise(lead, at=now)
         lead.save(update_fields=[*changed, "updated_at"])
         counts[Lead._meta.label + " (anonymised)"] = 1
@@ -125,7 +139,7 @@ def erase_lead(lead: Lead, reason: str, by: Any = None, *, trigger: str = Trigge
             erased_by_label=(getattr(by, "get_username", lambda: "")() or "")[:150],
             trigger=trigger,
             reason=reason[:500],
-            counts=dict(sorted(counts.items())),
+            counts={k: n for k, n in sorted(counts.items()) if n or k == "files"},
         )
         transaction.on_commit(lambda: _delete_files(files))
         transaction.on_commit(lambda: lead_erased.send(sender=Lead, lead=lead, record=record))

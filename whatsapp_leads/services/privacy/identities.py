@@ -41,6 +41,12 @@ class Identities:
             if value.startswith("+"):
                 self.ids.add(value[1:])
 
+    def add_name(self, value: str | None) -> None:
+        """Names are only cut out of rows and bodies that quote the ids; short ones not even there."""
+        value = (value or "").strip()
+        if len(value) >= MIN_LENGTH:
+            self.names.add(value)
+
     @property
     def everything(self) -> set[str]:
         """What a raw body is searched for."""
@@ -51,8 +57,7 @@ def identities_of(lead: Lead) -> Identities:
     found = Identities()
     for value in (lead.wa_id, lead.user_id, lead.phone, lead.username):
         found.add_id(value)
-    if lead.name:
-        found.names.add(lead.name)
+    found.add_name(lead.name)
     for kind, previous, current, detail in LeadHistory.objects.filter(lead=lead).values_list(
         "kind", "previous", "current", "detail"
     ):
@@ -60,7 +65,8 @@ def identities_of(lead: Lead) -> Identities:
             found.add_id(previous)
             found.add_id(current)
         elif kind == LeadHistory.Kind.NAME:
-            found.names.update(v for v in (previous, current) if v)
+            found.add_name(previous)
+            found.add_name(current)
         elif kind == LeadHistory.Kind.MERGED:
             for value in MERGED_IDS.findall(detail):
                 found.add_id(value)

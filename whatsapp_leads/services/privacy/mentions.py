@@ -2,8 +2,9 @@
 message, account notices about a user we had no lead for, another lead's message quoting them.
 
 Found by searching every text and JSON column of every app model for the person's ids (not their
-names: a name matches strangers). Rows with no lead of their own are about the person and go;
-rows of another lead have the ids cut out of their text, so that lead's data stays.
+names: a name alone matches strangers). Rows with no lead of their own are about the person and
+go; rows of another lead have the ids, and the person's names, cut out of their text, so that
+lead's data stays.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def _scrub_row(row: models.Model, ids: set[str]) -> None:
         type(row)._base_manager.filter(pk=row.pk).update(**{name: getattr(row, name) for name in changed})
 
 
-def remove_mentions(ids: set[str], *, lead: Lead) -> Counter:
-    """Delete the person's stray rows and cut their ids out of other leads' rows; counts per kind."""
+def remove_mentions(ids: set[str], *, lead: Lead, names: set[str] = frozenset()) -> Counter:
+    """Delete the person's stray rows and cut their ids and names out of other leads' rows; counts per kind."""
     counts: Counter = Counter()
     if not ids:
         return counts
@@ -99,7 +100,7 @@ def remove_mentions(ids: set[str], *, lead: Lead) -> Counter:
             orphans = rows.filter(**{f"{path.lookup}__isnull": True})
             others = rows.filter(**{f"{path.lookup}__isnull": False})
         for row in others:
-            _scrub_row(row, ids)
+            _scrub_row(row, ids | names)
             counts[f"{model._meta.label} (other leads, ids cut out)"] += 1
         _, deleted = model._base_manager.filter(pk__in=list(orphans.values_list("pk", flat=True))).delete()
         counts.update({label: n for label, n in deleted.items() if n})

@@ -63,7 +63,11 @@ def test_an_older_stop_delivered_after_a_newer_start_changes_nothing():
 
 
 def test_the_keyword_lists_are_configurable(settings):
-    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "OPT_OUT_KEYWORDS": ["NO MORE"], "OPT_IN_KEYWORDS": ["YES"]}
+    settings.WHATSAPP_LEADS = {
+        **settings.WHATSAPP_LEADS,
+        "OPT_OUT_KEYWORDS": ["NO MORE"],
+        "OPT_IN_KEYWORDS": ["YES"],
+    }
 
     assert says("stop", 0).marketing_opt_out is False
     assert says("no   more", 1).marketing_opt_out is True

@@ -25,7 +25,9 @@ def batched() -> bytes:
             messages_value(
                 [
                     text_message(wa_id=ASHA, text="Asha's words", message_id="wamid.A1"),
-                    text_message(wa_id=RAVI, text=f"Ravi's words, call Asha on {ASHA}", message_id="wamid.R1"),
+                    text_message(
+                        wa_id=RAVI, text=f"Ravi's words, call Asha on {ASHA}", message_id="wamid.R1"
+                    ),
                 ],
                 [contact(wa_id=ASHA, name="Asha Verma"), contact(wa_id=RAVI, name="Ravi Kumar")],
             ),
@@ -59,7 +61,9 @@ def test_a_body_with_only_the_persons_items_is_dropped():
 
 
 def test_a_status_is_matched_by_the_message_id_as_well_as_the_recipient():
-    body = dumps(envelope(statuses_value([status("wamid.OUT1", "read", recipient=""), status("wamid.X", "read")])))
+    body = dumps(
+        envelope(statuses_value([status("wamid.OUT1", "read", recipient=""), status("wamid.X", "read")]))
+    )
 
     value = json.loads(redact_body(body, identities={"wamid.OUT1"}))["entry"][0]["changes"][0]["value"]
 

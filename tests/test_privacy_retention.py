@@ -94,7 +94,10 @@ def test_a_dry_run_counts_and_changes_nothing(retention):
     message.refresh_from_db()
     lead.refresh_from_db()
     assert body.body_bytes == BODY
-    assert message.media_status == Message.MediaStatus.DOWNLOADED and len(files_under(message.media_file.storage.location)) == 1
+    assert (
+        message.media_status == Message.MediaStatus.DOWNLOADED
+        and len(files_under(message.media_file.storage.location)) == 1
+    )
     assert lead.erased_at is None and lead.name
     assert ErasureRecord.objects.count() == 0
 

@@ -85,7 +85,7 @@ def test_every_operation_documents_its_error_answers(schema):
     }
 
     assert len(operations) == 9
-    assert ('/whatsapp/api/leads/{id}/', 'delete') in operations  # the erasure
+    assert ("/whatsapp/api/leads/{id}/", "delete") in operations  # the erasure
     for (path, method), operation in operations.items():
         answers = operation["responses"]
         assert {"200", "401", "403", "404"} <= set(answers), (path, method)

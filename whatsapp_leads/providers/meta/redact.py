@@ -31,7 +31,9 @@ def _strings(value: Any) -> Iterable[str]:
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, dict) and key in IDENTITY_OBJECTS:
-                yield from (str(v) for v in item.values() if isinstance(v, str | int) and not isinstance(v, bool))
+                yield from (
+                    str(v) for v in item.values() if isinstance(v, str | int) and not isinstance(v, bool)
+                )
             elif isinstance(item, str | int) and not isinstance(item, bool):
                 yield str(item)
 

@@ -16,7 +16,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from ...models import Lead, WebhookEvent
+from ...models import Lead
+from .bodies import candidates
 from .identities import identities_of
 from .mentions import mentioning
 from .walk import file_fields, lead_paths
@@ -60,16 +61,7 @@ def _files(lead: Lead) -> list[dict[str, Any]]:
 
 
 def _bodies(needles: set[str]) -> list[int]:
-    wanted = [n.encode() for n in needles if n]
-    ids = []
-    for pk, body in (
-        WebhookEvent.objects.filter(body_dropped_at__isnull=True)
-        .values_list("pk", "body")
-        .iterator(chunk_size=500)
-    ):
-        if any(w in bytes(body or b"") for w in wanted):
-            ids.append(pk)
-    return ids
+    return [pk for pk, _, _ in candidates([n.encode() for n in needles if n])]
 
 
 def export_person(lead: Lead) -> dict[str, Any]:

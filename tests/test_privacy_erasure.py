@@ -31,6 +31,8 @@ from whatsapp_leads.services import assignment
 from whatsapp_leads.services.campaign_stats import campaign_numbers
 from whatsapp_leads.services.media import download_media
 from whatsapp_leads.services.privacy import AlreadyErased, erase_lead
+from whatsapp_leads.services.privacy.erasure import KEPT
+from whatsapp_leads.services.privacy.walk import lead_paths
 from whatsapp_leads.services.processing import process_event
 from whatsapp_leads.signals import lead_erased
 from whatsapp_leads.simulation import (
@@ -273,6 +275,8 @@ def test_an_erased_person_is_found_in_no_table_no_body_and_no_file(
     assert erased.owner_id is not None and erased.erased_at is not None
     assert record.counts["whatsapp_leads.Message"] == 9 and record.counts["files"] == 1
     assert record.counts["webhook bodies dropped"] >= 8 and record.counts["webhook bodies rewritten"] == 2
+    for path in lead_paths():  # every model on a path to the lead, whichever change added it
+        assert path.model in KEPT or not path.rows(erased).exists(), path.label
     assert WebhookEvent.objects.count() == events  # rows and outcomes stay
     assert Message.objects.filter(conversation__lead__wa_id=OTHER).count() == other_messages
     assert "[erased]" in Message.objects.get(text__startswith="My sister").text

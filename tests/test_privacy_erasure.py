@@ -384,3 +384,15 @@ def test_the_erasure_record_names_who_why_and_counts_without_personal_data(world
     assert record.counts["whatsapp_leads.Message"] == 1
     assert record.counts["whatsapp_leads.Conversation"] == 1
     assert not any(n in json.dumps(record.counts) for n in (PERSON, NAME))
+
+
+def test_failure_reasons_quoting_the_person_lose_their_ids(world):
+    deliver(envelope(messages_value([text_message(wa_id=PERSON, timestamp=at(1))], [contact(wa_id=PERSON)])))
+    failed = WebhookEvent.objects.create(
+        body=b"{}", status=WebhookEvent.Status.FAILED, error=f"update 0: WhatsApp id '{PERSON}' is too long"
+    )
+
+    erase_lead(Lead.objects.get(), "request")
+
+    failed.refresh_from_db()
+    assert failed.error == "update 0: WhatsApp id '[erased]' is too long"

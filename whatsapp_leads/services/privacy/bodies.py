@@ -121,3 +121,17 @@ def redact_bodies(identities: set[str], *, names: set[str] = frozenset()) -> Cou
             ]
         )
     return counts
+
+
+def scrub_failure_texts(ids: set[str]) -> int:
+    """Failure reasons quote payloads: cut the person's ids out of any event's error and traceback."""
+    query = Q(pk__in=[])
+    for value in ids:
+        query |= Q(error__contains=value) | Q(traceback__contains=value)
+    done = 0
+    for event in WebhookEvent.objects.filter(query).only("pk", "error", "traceback"):
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            error=scrub_value(event.error, ids), traceback=scrub_value(event.traceback, ids)
+        )
+        done += 1
+    return done

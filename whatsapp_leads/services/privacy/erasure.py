@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from ...models import ErasureRecord, Lead, LeadAssignment
 from ...signals import lead_erased
-from .bodies import redact_bodies
+from .bodies import redact_bodies, scrub_failure_texts
 from .identities import identities_of
 from .mentions import remove_mentions
 from .walk import file_fields, lead_paths, text_fields
@@ -128,6 +128,7 @@ def erase_lead(lead: Lead, reason: str, by: Any = None, *, trigger: str = Trigge
         counts["files"] = len(files)
         counts.update(remove_mentions(who.ids, lead=lead, names=who.names))
         counts.update(redact_bodies(who.everything, names=who.names))
+        counts["webhook failure texts (ids cut out)"] = scrub_failure_texts(who.ids)
         counts["admin log entries (scrubbed)"] = _scrub_admin_log(lead)
         changed = anonymise(lead, at=now)
         lead.save(update_fields=[*changed, "updated_at"])

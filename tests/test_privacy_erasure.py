@@ -20,9 +20,11 @@ import pytest
 import responses
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 
 from tests.support.delivery import deliver
 from tests.support.factories import MessageFactory, UserFactory
+from tests.support.people import logged_in
 from tests.support.privacy import files_under, found_in_files, found_in_tables
 from tests.support.world import AD_ID, T0, campaign_with_team
 from whatsapp_leads.models import ErasureRecord, Lead, Message, StatusUpdate, WebhookEvent
@@ -396,3 +398,44 @@ def test_failure_reasons_quoting_the_person_lose_their_ids(world):
 
     failed.refresh_from_db()
     assert failed.error == "update 0: WhatsApp id '[erased]' is too long"
+
+
+def test_a_stranger_with_the_same_name_keeps_their_lead_and_their_body(world):
+    deliver(
+        envelope(
+            messages_value([text_message(wa_id=PERSON, timestamp=at(1))], [contact(wa_id=PERSON, name=NAME)])
+        )
+    )
+    deliver(
+        envelope(
+            messages_value(
+                [text_message(wa_id=OTHER, text=f"I am {NAME} too", timestamp=at(2))],
+                [contact(wa_id=OTHER, name=NAME)],
+            )
+        )
+    )
+    stranger_body = WebhookEvent.objects.order_by("pk").last().body_bytes
+
+    erase_lead(Lead.objects.get(wa_id=PERSON), "request")
+
+    stranger = Lead.objects.get(wa_id=OTHER)
+    assert stranger.name == NAME
+    assert Message.objects.get(conversation__lead=stranger).text == f"I am {NAME} too"
+    assert WebhookEvent.objects.order_by("pk").last().body_bytes == stranger_body
+
+
+def test_the_erasure_audit_is_read_only_in_the_admin(world):
+    deliver(envelope(messages_value([text_message(wa_id=PERSON, timestamp=at(1))], [contact(wa_id=PERSON)])))
+    record = erase_lead(Lead.objects.get(), "request")
+    client = logged_in(UserFactory(is_superuser=True))
+
+    page = client.get(reverse("admin:whatsapp_leads_erasurerecord_change", args=[record.pk]))
+
+    assert page.status_code == 200 and "request" in page.content.decode()
+    assert (
+        client.post(
+            reverse("admin:whatsapp_leads_erasurerecord_delete", args=[record.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert ErasureRecord.objects.filter(pk=record.pk).exists()

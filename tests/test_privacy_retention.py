@@ -8,8 +8,10 @@ from io import StringIO
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.urls import reverse
 
-from tests.support.factories import LeadFactory, MessageFactory, WebhookEventFactory
+from tests.support.factories import LeadFactory, MessageFactory, UserFactory, WebhookEventFactory
+from tests.support.people import logged_in
 from tests.support.privacy import files_under
 from whatsapp_leads.models import ErasureRecord, Lead, Message, WebhookEvent
 from whatsapp_leads.services.privacy.retention import apply_retention
@@ -134,6 +136,22 @@ def test_media_files_older_than_the_period_are_deleted_from_storage(retention):
     assert (old.media_status, old.media_file.name) == (Message.MediaStatus.EXPIRED, "")
     assert [p.name for p in files_under(storage.location)] == ["2-new.jpg"]
     assert new.media_status == Message.MediaStatus.DOWNLOADED
+
+
+def test_the_lead_page_says_an_expired_file_was_deleted_by_retention(retention):
+    retention(MEDIA_RETENTION_DAYS=7)
+    old = MessageFactory(
+        media_id="4455667788", media_status=Message.MediaStatus.DOWNLOADED, media_downloaded_at=days_ago(8)
+    )
+    old.media_file.save("1-old.jpg", ContentFile(b"old"), save=True)
+    apply_retention(now=NOW)
+    lead = old.conversation.lead
+
+    page = logged_in(UserFactory(is_superuser=True)).get(
+        reverse("admin:whatsapp_leads_lead_change", args=[lead.pk])
+    )
+
+    assert "File deleted after the retention period" in page.content.decode()
 
 
 def test_closed_leads_quiet_longer_than_the_period_are_erased(retention):

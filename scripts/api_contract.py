@@ -36,7 +36,7 @@ def seed() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group, Permission
 
     from whatsapp_leads.management.commands.whatsapp_demo import AD_META_ID, MANAGERS_GROUP
     from whatsapp_leads.models import Lead, WebhookEvent
@@ -48,6 +48,10 @@ def seed() -> None:
         username=MANAGER, password=os.environ["API_CONTRACT_PASSWORD"], is_staff=True
     )
     manager.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    # And may erase, so DELETE (the DPDP erasure) is exercised too, not only refused.
+    manager.user_permissions.add(
+        Permission.objects.get(content_type__app_label="whatsapp_leads", codename="delete_lead")
+    )
     for n in range(6):
         wa_id = f"9198765{n:05d}"
         for minute, text in enumerate(("Home loan?", "40 lakh", "Pune")):

@@ -405,3 +405,52 @@ def test_a_beat_interval_that_is_no_number_of_seconds_is_an_error(settings, valu
 def test_beat_intervals_in_seconds_or_zero_pass(settings, value):
     configure(settings, CAMPAIGN_SYNC_INTERVAL_SECONDS=value)
     assert check_beat_intervals() == []
+
+
+# --- personal data ---------------------------------------------------------------------------------
+
+
+def test_retention_periods_of_whole_days_or_none_pass(settings):
+    from whatsapp_leads.checks import check_retention
+
+    configure(settings, RAW_BODY_RETENTION_DAYS=30, MEDIA_RETENTION_DAYS=None, CLOSED_LEAD_RETENTION_DAYS=365)
+    assert check_retention() == []
+
+
+@pytest.mark.parametrize("value", [0, -1, "30", 1.5, True])
+def test_a_retention_period_that_is_no_whole_number_of_days_is_an_error_naming_it(settings, value):
+    from whatsapp_leads.checks import check_retention
+
+    configure(settings, MEDIA_RETENTION_DAYS=value)
+    issues = check_retention()
+
+    assert ids(issues) == {"whatsapp_leads.E014"}
+    assert "WHATSAPP_LEADS['MEDIA_RETENTION_DAYS']" in issues[0].msg
+
+
+def test_a_retention_batch_size_of_zero_is_an_error(settings):
+    from whatsapp_leads.checks import check_retention
+
+    configure(settings, RETENTION_BATCH_SIZE=0)
+    assert ids(check_retention()) == {"whatsapp_leads.E014"}
+
+
+@pytest.mark.parametrize("value", ["STOP", ["STOP", ""], [1], None])
+def test_keyword_lists_that_are_not_lists_of_words_are_an_error(settings, value):
+    from whatsapp_leads.checks import check_consent_keywords
+
+    configure(settings, OPT_OUT_KEYWORDS=value)
+    issues = check_consent_keywords()
+
+    assert ids(issues) == {"whatsapp_leads.E015"}
+    assert "OPT_OUT_KEYWORDS" in issues[0].msg
+
+
+def test_a_word_in_both_keyword_lists_is_an_error(settings):
+    from whatsapp_leads.checks import check_consent_keywords
+
+    configure(settings, OPT_OUT_KEYWORDS=["STOP", "Bas"], OPT_IN_KEYWORDS=["bas!", "START"])
+    issues = check_consent_keywords()
+
+    assert ids(issues) == {"whatsapp_leads.E015"}
+    assert "bas" in issues[0].msg

@@ -11,17 +11,19 @@ from whatsapp_leads.schedule import beat_schedule
 
 SWEEP, SYNC = "whatsapp-leads-sweep", "whatsapp-leads-sync-campaigns"
 TEMPLATES = "whatsapp-leads-sync-templates"
+RETENTION = "whatsapp-leads-retention"
 
 
 def configure(settings, **values) -> None:
     settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, **values}
 
 
-def test_the_app_offers_the_sweep_every_ten_seconds_and_the_campaign_and_template_syncs_hourly():
+def test_the_app_offers_the_sweep_often_and_the_campaign_sync_template_sync_and_retention_hourly():
     assert beat_schedule() == {
         SWEEP: {"task": "whatsapp_leads.sweep_pending_events", "schedule": 10.0},
         SYNC: {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
         TEMPLATES: {"task": "whatsapp_leads.sync_templates", "schedule": 3600.0},
+        RETENTION: {"task": "whatsapp_leads.apply_retention", "schedule": 3600.0},
     }
 
 
@@ -32,7 +34,7 @@ def test_intervals_come_from_the_app_settings(settings):
 
 
 def test_an_interval_of_zero_leaves_the_job_out(settings):
-    configure(settings, CAMPAIGN_SYNC_INTERVAL_SECONDS=0)
+    configure(settings, CAMPAIGN_SYNC_INTERVAL_SECONDS=0, RETENTION_INTERVAL_SECONDS=0)
     assert list(beat_schedule()) == [SWEEP, TEMPLATES]
 
 
@@ -43,7 +45,10 @@ def test_the_jobs_go_to_the_apps_task_queue_when_one_is_set(settings):
 
 def test_a_host_can_change_or_drop_a_job_by_its_short_name():
     schedule = beat_schedule(
-        sweep={"schedule": 30.0, "options": {"expires": 25}}, sync_campaigns=None, sync_templates=None
+        sweep={"schedule": 30.0, "options": {"expires": 25}},
+        sync_campaigns=None,
+        sync_templates=None,
+        retention=None,
     )
     assert schedule == {
         SWEEP: {"task": "whatsapp_leads.sweep_pending_events", "schedule": 30.0, "options": {"expires": 25}}

@@ -10,6 +10,8 @@ Ids are stable, so hosts can silence one (SILENCED_SYSTEM_CHECKS) and docs can p
 - E009, E010, E011: PROVIDERS entries, their names, duplicate names.
 - E012, W006, W007: Graph API versions (malformed, expired, expiring soon).
 - E013: beat job intervals.
+- E014: retention periods (RAW_BODY_, MEDIA_, CLOSED_LEAD_RETENTION_DAYS, RETENTION_BATCH_SIZE).
+- E015: OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS.
 """
 
 from __future__ import annotations
@@ -408,4 +410,78 @@ def check_beat_intervals(app_configs: Any = None, **kwargs: Any) -> list:
                     id="whatsapp_leads.E013",
                 )
             )
+    return issues
+
+
+# --- personal data: retention and consent keywords -------------------------------------------------
+
+RETENTION_KEYS = ("RAW_BODY_RETENTION_DAYS", "MEDIA_RETENTION_DAYS", "CLOSED_LEAD_RETENTION_DAYS")
+KEYWORD_KEYS = ("OPT_OUT_KEYWORDS", "OPT_IN_KEYWORDS")
+
+
+def _whole_positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+@register()
+def check_retention(app_configs: Any = None, **kwargs: Any) -> list:
+    """A retention period is a whole number of days or empty; a typo must not mean 'delete now'."""
+    issues: list = []
+    for key in RETENTION_KEYS:
+        value = app_settings.raw(key)
+        if value is None or _whole_positive(value):
+            continue
+        issues.append(
+            Error(
+                f"{setting_label(key)} is {value!r}.",
+                hint=f"Set {setting_label(key)} to a whole number of days (at least 1), or None to keep "
+                "the data forever. See docs/privacy.md.",
+                id="whatsapp_leads.E014",
+            )
+        )
+    size = app_settings.raw("RETENTION_BATCH_SIZE")
+    if not _whole_positive(size):
+        issues.append(
+            Error(
+                f"{setting_label('RETENTION_BATCH_SIZE')} is {size!r}.",
+                hint=f"Set {setting_label('RETENTION_BATCH_SIZE')} to a whole number of rows, e.g. 1000.",
+                id="whatsapp_leads.E014",
+            )
+        )
+    return issues
+
+
+@register()
+def check_consent_keywords(app_configs: Any = None, **kwargs: Any) -> list:
+    """Keyword lists are lists of words, and no word both stops and resumes marketing."""
+    from .services.consent import normalise_keyword
+
+    issues: list = []
+    words: dict[str, set[str]] = {}
+    for key in KEYWORD_KEYS:
+        value = app_settings.raw(key)
+        if (
+            isinstance(value, str)
+            or not isinstance(value, list | tuple)
+            or not all(isinstance(v, str) and normalise_keyword(v) for v in value)
+        ):
+            issues.append(
+                Error(
+                    f"{setting_label(key)} is {value!r}.",
+                    hint=f"Set {setting_label(key)} to a list of non-empty words, e.g. ['STOP', 'बंद'].",
+                    id="whatsapp_leads.E015",
+                )
+            )
+            continue
+        words[key] = {normalise_keyword(v) for v in value}
+    both = words.get("OPT_OUT_KEYWORDS", set()) & words.get("OPT_IN_KEYWORDS", set())
+    if both:
+        issues.append(
+            Error(
+                f"{', '.join(sorted(both))} is in both {setting_label('OPT_OUT_KEYWORDS')} and "
+                f"{setting_label('OPT_IN_KEYWORDS')}.",
+                hint="Each word either stops or resumes marketing; remove it from one list.",
+                id="whatsapp_leads.E015",
+            )
+        )
     return issues

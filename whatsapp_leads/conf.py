@@ -106,6 +106,21 @@ DEFAULTS: dict[str, Any] = {
     "MARK_READ_ON_OPEN": False,
     # How often templates are synced from the WhatsApp Business Account (beat; 0 leaves it out).
     "TEMPLATE_SYNC_INTERVAL_SECONDS": 3600,
+    # Personal data (DPDP Act; docs/privacy.md). Retention periods in days, each empty (None) by
+    # default: kept forever. Raw webhook bodies are dropped N days after processing (the row and
+    # its outcome stay); downloaded media files are deleted N days after download; won or lost
+    # leads with no message for N days are erased (anonymised). Applied by the retention beat job
+    # (RETENTION_INTERVAL_SECONDS; 0 leaves it out) and manage.py whatsapp_retention, in batches.
+    "RAW_BODY_RETENTION_DAYS": None,
+    "MEDIA_RETENTION_DAYS": None,
+    "CLOSED_LEAD_RETENTION_DAYS": None,
+    "RETENTION_BATCH_SIZE": 1000,
+    "RETENTION_INTERVAL_SECONDS": 3600,
+    # A text message that is exactly one of these words (any case, surrounding spaces and
+    # punctuation ignored) stops marketing messages, like Meta's user_preferences "stop"; one of
+    # the opt-in words resumes them.
+    "OPT_OUT_KEYWORDS": ["STOP", "UNSUBSCRIBE", "बंद", "बंद करें", "रोकें", "रोको"],
+    "OPT_IN_KEYWORDS": ["START", "शुरू", "शुरू करें"],
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
     # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);

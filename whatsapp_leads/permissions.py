@@ -16,6 +16,7 @@ from .models import Lead
 
 VIEW_ALL_LEADS = "whatsapp_leads.view_all_leads"
 CHANGE_LEAD = "whatsapp_leads.change_lead"
+DELETE_LEAD = "whatsapp_leads.delete_lead"
 
 
 def can_see_all_leads(user: Any) -> bool:
@@ -26,6 +27,11 @@ def can_see_all_leads(user: Any) -> bool:
 def can_reassign_leads(user: Any) -> bool:
     """Changing an owner is a manager's job: it needs both the view-all and the change permission."""
     return can_see_all_leads(user) and bool(user.has_perm(CHANGE_LEAD))
+
+
+def can_erase_leads(user: Any) -> bool:
+    """Erasing a person's data (and exporting it) is a manager's job: view-all and the delete permission."""
+    return can_see_all_leads(user) and bool(user.has_perm(DELETE_LEAD))
 
 
 def visible_leads(user: Any, *, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:

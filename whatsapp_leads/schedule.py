@@ -7,7 +7,7 @@ entries of the same name win, so a host can still change or drop one:
     app.conf.beat_schedule = beat_schedule() | app.conf.beat_schedule
 
 Intervals come from ``WHATSAPP_LEADS`` (``SWEEP_INTERVAL_SECONDS``,
-``CAMPAIGN_SYNC_INTERVAL_SECONDS``; 0 leaves a job out), the queue from ``TASK_QUEUE``. Only task
+``CAMPAIGN_SYNC_INTERVAL_SECONDS``, ``RETENTION_INTERVAL_SECONDS``; 0 leaves a job out), the queue from ``TASK_QUEUE``. Only task
 *names* appear here, so importing this module imports no task, model or service.
 """
 
@@ -34,6 +34,12 @@ JOBS: dict[str, tuple[str, str, str]] = {
         "whatsapp-leads-sync-templates",
         "whatsapp_leads.sync_templates",
         "TEMPLATE_SYNC_INTERVAL_SECONDS",
+    ),
+    # The RETENTION_* periods (docs/privacy.md); a no-op while none is set.
+    "retention": (
+        "whatsapp-leads-retention",
+        "whatsapp_leads.apply_retention",
+        "RETENTION_INTERVAL_SECONDS",
     ),
 }
 

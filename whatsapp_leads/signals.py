@@ -8,6 +8,8 @@
 - ``message_sent(sender=Message, message)``: the provider accepted an outbound message (it has its wamid)
 - ``message_failed(sender=Message, message, code, words)``: the provider refused it (now or by a failed status)
 - ``lead_merged(sender=Lead, lead, merged_lead_id)``: a duplicate lead was folded into ``lead`` and deleted
+- ``lead_erased(sender=Lead, lead, record)``: the person's data was erased (``lead`` is the anonymised
+  row, ``record`` the ``ErasureRecord``); erase the host's own rows about ``lead.pk`` too
 """
 
 from django.dispatch import Signal
@@ -20,3 +22,4 @@ account_event_received = Signal()
 lead_merged = Signal()
 message_sent = Signal()
 message_failed = Signal()
+lead_erased = Signal()

@@ -109,3 +109,11 @@ def mark_read(lead_id: int) -> int:
     from .services.outbound import read_receipts
 
     return read_receipts.mark_latest_read(lead_id)
+
+
+@shared_task(name="whatsapp_leads.apply_retention")
+def apply_retention() -> str:
+    """Beat job (hourly): drop expired webhook bodies and media, erase long-closed leads (RETENTION_*)."""
+    from .services.privacy.retention import apply_retention as run
+
+    return run().summary()

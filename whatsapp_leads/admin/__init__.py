@@ -9,12 +9,15 @@ no data migration for groups, so each host names its own):
   Sees and edits (name, status) only the leads they own; cannot re-assign them.
 - Manager: a rep plus ``whatsapp_leads.view_all_leads``. Sees every lead and may change its owner;
   each re-assignment is recorded as a ``LeadAssignment`` and sends ``lead_assigned``.
+- Privacy officer / manager: a manager plus ``whatsapp_leads.delete_lead`` may "Export personal data
+  (JSON)" and "Erase personal data…" (a confirmation page names what goes). Leads are never deleted
+  as rows; the audit of erasures (``ErasureRecord``) is read-only. See docs/privacy.md.
 - Campaign admin: the ``campaign``, ``campaignmember`` and ``ad`` model permissions.
 - Operator: ``view_webhookevent`` and ``view_accountevent`` to read the webhook log;
   ``change_webhookevent`` to run "Re-process selected events" (the log itself stays read-only).
 - Superusers see and may do all of the above.
 """
 
-from . import campaigns, leads, templates, webhooks
+from . import campaigns, leads, privacy, templates, webhooks
 
-__all__ = ["campaigns", "leads", "templates", "webhooks"]
+__all__ = ["campaigns", "leads", "privacy", "templates", "webhooks"]

@@ -19,10 +19,10 @@ from django.utils.text import Truncator
 
 from ..conf import app_settings
 from ..models import Lead, LeadAssignment
-from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
+from ..permissions import can_erase_leads, can_reassign_leads, can_see_all_leads, visible_leads
 from ..services import assignment
 from ..services.outbound import read_receipts
-from . import reassign, reply
+from . import privacy, reassign, reply
 from .display import pretty_json, safe_link
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
@@ -89,7 +89,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "owner")
     save_on_top = True
     inlines = (LeadAssignmentInline,)
-    actions = ("reassign_leads", "redownload_media")
+    actions = ("reassign_leads", "redownload_media", "export_personal_data", "erase_personal_data")
     fieldsets = (
         (None, {"fields": ("name", "status", "owner")}),
         (
@@ -132,7 +132,9 @@ class LeadAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj) and self._owns_or_manages(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and self._owns_or_manages(request, obj)
+        # Never a plain row delete: it would leave the files and the raw webhook bodies, from which a
+        # re-process brings the person back. "Erase personal data" is the way (managers only).
+        return False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Leads are made by WhatsApp messages; a hand-made one would have no identity or thread.
@@ -171,6 +173,17 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.action(description="Re-download failed media", permissions=["change"])
     def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
         return redownload_failed_media(self, request, queryset)
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return can_erase_leads(request.user)
+
+    @admin.action(description="Export personal data (JSON)", permissions=["erase"])
+    def export_personal_data(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
+        return privacy.export_leads(self, request, queryset)
+
+    @admin.action(description="Erase personal data…", permissions=["erase"])
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
+        return privacy.erase_leads(self, request, queryset)
 
     # --- files: served only through this view (the media storage is private) ----------------------
     def get_urls(self) -> list[URLPattern]:

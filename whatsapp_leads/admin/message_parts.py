@@ -33,6 +33,8 @@ def _media(message: Message, *, site: str) -> dict[str, Any]:
         return {"media_url": media_url(message, site=site), "media_image": inline, "media_name": name}
     if message.media_status == Message.MediaStatus.FAILED:
         return {"media_note": f"File not available: {message.media_error}"}
+    if message.media_status == Message.MediaStatus.EXPIRED:
+        return {"media_note": "File deleted after the retention period (MEDIA_RETENTION_DAYS)"}
     return {"media_note": "File not downloaded yet"}
 
 

@@ -79,7 +79,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
             },
         ),
         ("Failure", {"fields": ("error_text", "traceback_text")}),
-        ("Request", {"fields": ("headers_json", "body_pretty")}),
+        ("Request", {"fields": ("headers_json", "redacted_at", "body_dropped_at", "body_pretty")}),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: WebhookEvent | None = None) -> list[str]:

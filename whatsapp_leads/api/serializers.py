@@ -354,3 +354,25 @@ def numbers_data(numbers: CampaignNumbers, *, days: int, time_zone: str) -> dict
             for rep in numbers.per_rep
         ],
     }
+
+
+class ErasureSerializer(serializers.Serializer):
+    """The audit record of an erasure: no personal data, only what went."""
+
+    id = serializers.IntegerField(read_only=True)
+    lead_id_erased = serializers.IntegerField(read_only=True, help_text="The anonymised lead's id.")
+    erased_at = serializers.DateTimeField(read_only=True)
+    erased_by_label = serializers.CharField(read_only=True, help_text="Username of who asked for it.")
+    trigger = serializers.CharField(read_only=True)
+    reason = serializers.CharField(read_only=True)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True, help_text="Rows per kind."
+    )
+
+
+class ErasureRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        help_text="Why (kept in the audit record); write no personal data. Default: 'Requested through the API'.",
+    )

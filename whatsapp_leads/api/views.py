@@ -18,14 +18,16 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from ..models import Campaign, Lead, MessageTemplate
-from ..permissions import visible_leads
+from ..models import Campaign, ErasureRecord, Lead, MessageTemplate
+from ..permissions import can_erase_leads, visible_leads
 from ..services.campaign_stats import campaign_numbers
 from ..services.outbound import templates as outbound_templates
+from ..services.privacy import AlreadyErased, erase_lead
 from ..services.routing.hours import business_time_zone
 from . import queries, sending
 from .filters import LeadFilterSet, Search
@@ -35,6 +37,8 @@ from .permissions import ModelPermissions, check_may_reassign
 from .serializers import (
     CampaignNumbersSerializer,
     CampaignSerializer,
+    ErasureRequestSerializer,
+    ErasureSerializer,
     LeadAssignmentSerializer,
     LeadDetailSerializer,
     LeadSerializer,
@@ -69,6 +73,16 @@ STATUS_PARAMETER = OpenApiParameter(
         },
     ),
     retrieve=extend_schema(summary="One lead", responses={200: LeadDetailSerializer, **errors()}),
+    destroy=extend_schema(
+        summary="Erase the person's data (managers)",
+        description="Removes every trace of the person (messages, files, history, statuses, raw webhook "
+        "bodies) and anonymises the lead row, which stays for campaign numbers. Answers the audit record.",
+        request=ErasureRequestSerializer,
+        responses={
+            200: ErasureSerializer,
+            **errors(bad_request=invalid("A reason that is too long.", body=True)),
+        },
+    ),
     partial_update=extend_schema(
         summary="Change a lead's name, status or (managers) owner",
         request=LeadUpdateSerializer,
@@ -83,7 +97,7 @@ STATUS_PARAMETER = OpenApiParameter(
 class LeadViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
 ):
-    """Leads the user may see; PATCH changes name, status and (managers) owner."""
+    """Leads the user may see; PATCH changes name, status and (managers) owner; DELETE (managers) erases."""
 
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
@@ -91,12 +105,13 @@ class LeadViewSet(
     filterset_class = LeadFilterSet
     search_fields = ("phone", "name", "wa_id", "user_id")
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.
-    http_method_names = ("get", "post", "patch", "head", "options")
-    serializer_classes = {
+    http_method_names = ("get", "post", "patch", "delete", "head", "options")
+    serializer_classes: dict[str, type[BaseSerializer]] = {
         "list": LeadSerializer,
         "partial_update": LeadUpdateSerializer,
         "messages": MessageSerializer,
         "assignments": LeadAssignmentSerializer,
+        "destroy": ErasureRequestSerializer,
     }
 
     def get_permissions(self) -> list[Any]:
@@ -127,6 +142,20 @@ class LeadViewSet(
         serializer.save()
         fresh = queries.leads_for(request.user).get(pk=lead.pk)
         return Response(LeadDetailSerializer(fresh, context=self.get_serializer_context()).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Erase the person (DPDP Act): not a row delete; the lead stays, anonymised, for the numbers."""
+        lead = self.get_object()  # another rep's lead is a 404, as everywhere
+        if not can_erase_leads(request.user):
+            raise PermissionDenied("Only managers (view_all_leads and delete_lead) may erase a lead.")
+        body = ErasureRequestSerializer(data=request.data if isinstance(request.data, Mapping) else {})
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data.get("reason") or "Requested through the API"
+        try:
+            record = erase_lead(lead, reason, request.user, trigger=ErasureRecord.Trigger.API)
+        except AlreadyErased as exc:
+            raise NotFound(str(exc)) from exc
+        return Response(ErasureSerializer(record).data)
 
     # *args/**kwargs: the router's format-suffix routes (messages.json) also pass ``format``.
     @extend_schema(

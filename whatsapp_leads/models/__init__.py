@@ -2,6 +2,7 @@ from .campaigns import Ad, AdSet, Campaign, CampaignMember
 from .conversations import Conversation, Message, StatusUpdate
 from .history import LeadHistory
 from .leads import Lead, LeadAssignment
+from .privacy import ErasureRecord
 from .templates import MessageTemplate, SendRateWindow
 from .webhooks import AccountEvent, WebhookEvent
 
@@ -12,6 +13,7 @@ __all__ = [
     "Campaign",
     "CampaignMember",
     "Conversation",
+    "ErasureRecord",
     "Lead",
     "LeadAssignment",
     "LeadHistory",

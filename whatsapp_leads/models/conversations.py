@@ -79,6 +79,7 @@ class Message(models.Model):
         PENDING = "pending", "Waiting for download"
         DOWNLOADED = "downloaded", "Downloaded"
         FAILED = "failed", "Download failed"
+        EXPIRED = "expired", "Deleted after the retention period"
 
     wamid = models.CharField(max_length=255, unique=True, help_text="Meta's message id (wamid.…).")
     conversation = models.ForeignKey(

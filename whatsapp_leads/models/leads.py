@@ -80,6 +80,13 @@ class Lead(models.Model):
     )
     marketing_opt_out = models.BooleanField(default=False, help_text="The user stopped marketing messages.")
     marketing_opt_out_at = models.DateTimeField(null=True, blank=True, help_text="When consent last changed.")
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the person's data was erased (services.privacy); the row stays, without identity, "
+        "so campaign numbers keep counting it.",
+    )
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, help_text="When the lead was created."
     )
@@ -96,12 +103,16 @@ class Lead(models.Model):
                 fields=["wa_id"], condition=Q(wa_id__isnull=False), name="wl_lead_unique_wa_id"
             ),
             models.CheckConstraint(
-                condition=Q(user_id__isnull=False) | Q(wa_id__isnull=False), name="wl_lead_has_identity"
+                # An erased lead keeps its row for the numbers but no identity at all.
+                condition=Q(user_id__isnull=False) | Q(wa_id__isnull=False) | Q(erased_at__isnull=False),
+                name="wl_lead_has_identity",
             ),
         ]
         indexes = [models.Index(fields=["owner", "status"], name="wl_lead_owner_status")]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return f"Erased lead #{self.pk}"
         return self.name or self.phone or self.user_id or self.wa_id or f"Lead #{self.pk}"
 
 

@@ -49,7 +49,9 @@ class WebhookEventQuerySet(models.QuerySet):
         refusals in a row the broker is taken to be down and the rest are not tried, so a sweep
         during an outage never waits out one connection timeout per event.
         """
-        ids = list(self.order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
+        # A dropped body (retention, erasure) has nothing left to run: it keeps its outcome.
+        kept = self.filter(body_dropped_at__isnull=True)
+        ids = list(kept.order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
         if not ids:
             return 0
         WebhookEvent.objects.filter(pk__in=ids).update(
@@ -111,6 +113,18 @@ class WebhookEvent(models.Model):
     error = models.TextField(blank=True, help_text="Why the last attempt failed, for people.")
     traceback = models.TextField(blank=True, help_text="The last failure's traceback, for developers.")
     update_count = models.PositiveIntegerField(default=0, help_text="Updates parsed from the body.")
+    redacted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an erasure rewrote the body without a person's items: it is no longer the "
+        "signed original, so its signature must not be re-checked.",
+    )
+    body_dropped_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the body was dropped (retention, or an erasure of the only person in it); "
+        "the row and its outcome stay, and it is never processed again.",
+    )
 
     objects = WebhookEventQuerySet.as_manager()
 
@@ -128,6 +142,10 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} event #{self.pk} ({self.status})"
+
+    @property
+    def body_dropped(self) -> bool:
+        return self.body_dropped_at is not None
 
     @property
     def body_bytes(self) -> bytes:

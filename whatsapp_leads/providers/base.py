@@ -9,7 +9,7 @@ provider's own folder, so the pipeline after them is the same for every provider
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO, ClassVar
@@ -192,6 +192,17 @@ class Provider:
     def explain_error(self, code: str) -> tuple[str, str]:
         """(plain words for a rep, category) of a provider error code, e.g. from a failed status."""
         return "", ""
+
+    def redact(self, body: bytes, *, identities: Iterable[str]) -> bytes | None:
+        """``body`` without the items of the person known by ``identities``; None to drop the body.
+
+        Called when a person is erased, for every stored body that mentions one of their
+        identities (ids, numbers, message ids), so re-processing it can never bring them back.
+        The default knows nothing of the provider's format and drops any body that mentions
+        them; a provider that can cut one person out of a batch (Meta) overrides it.
+        """
+        wanted = [i.encode() for i in identities if i]
+        return None if any(w in body for w in wanted) else body
 
     def readable_text(self, kind: str, raw: Mapping[str, object]) -> str:
         """One line for a stored message of this provider whose text column is empty."""

@@ -8,7 +8,7 @@ from django.db.models import Q
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
-from . import assignment, attribution, conversations, kinds, leads
+from . import assignment, attribution, consent, conversations, kinds, leads
 from .outbound import greeting
 from .routing import keywords
 
@@ -56,6 +56,7 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
         return None
     conversations.count_message(conversation, stored)
     kinds.after_store(lead, stored, message, event=event)
+    consent.apply_keyword(lead, message, event=event)
 
     fields, earliest = _note_timing(lead, message, created=created)
     if fields:

@@ -95,7 +95,7 @@ def _store(message: Message) -> None:
         size, mime_type = fetched.size, fetched.mime_type or message.media_mime_type
         spool.seek(0)
         message.media_file.save(_filename(message, mime_type), File(spool), save=False)
-    Message.objects.filter(pk=message.pk).update(
+    stored = Message.objects.filter(pk=message.pk).update(
         media_file=message.media_file.name,
         media_size=size,
         media_mime_type=storable(message.media_mime_type or mime_type)[:128],
@@ -103,6 +103,8 @@ def _store(message: Message) -> None:
         media_error="",
         media_downloaded_at=timezone.now(),
     )
+    if not stored:  # the message was erased while downloading: its file must not outlive it
+        message.media_file.storage.delete(message.media_file.name or "")
 
 
 def _provider_name(message: Message) -> str:

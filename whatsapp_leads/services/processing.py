@@ -46,8 +46,8 @@ def _claim(event_id: int) -> WebhookEvent | None:
     constraints (unique wamid, unique lead identity) make the second one a no-op.
     """
     event = WebhookEvent.objects.filter(pk=event_id).first()
-    if event is None or event.status == WebhookEvent.Status.PROCESSED:
-        return None
+    if event is None or event.status == WebhookEvent.Status.PROCESSED or event.body_dropped:
+        return None  # a dropped body (retention, erasure) keeps its outcome and is never run again
     WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
     event.attempts += 1
     return event
@@ -94,7 +94,9 @@ def process_event(event_id: int, *, force: bool = False) -> Outcome:
     the sweep queues it then. ``retry_in`` reports that delay to the caller.
     """
     if force:
-        WebhookEvent.objects.filter(pk=event_id).update(status=WebhookEvent.Status.PENDING)
+        WebhookEvent.objects.filter(pk=event_id, body_dropped_at__isnull=True).update(
+            status=WebhookEvent.Status.PENDING
+        )
     event = _claim(event_id)
     if event is None:
         return Outcome(status="skipped")

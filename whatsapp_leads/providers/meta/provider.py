@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, ClassVar
 
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +23,7 @@ from . import media, send
 from .errors import meaning
 from .handshake import handshake
 from .parser import parse_payload
+from .redact import redact_body
 from .signature import SIGNATURE_HEADER, verify_meta_signature
 from .templates import template_change
 from .text import readable_text
@@ -70,6 +71,9 @@ class MetaProvider(Provider):
     def explain_error(self, code: str) -> tuple[str, str]:
         row = meaning(code)
         return row.words, row.category
+
+    def redact(self, body: bytes, *, identities: Iterable[str]) -> bytes | None:
+        return redact_body(body, identities=identities)
 
     def readable_text(self, kind: str, raw: Mapping[str, object]) -> str:
         return readable_text(kind, dict(raw))

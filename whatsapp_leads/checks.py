@@ -10,6 +10,7 @@ Ids are stable, so hosts can silence one (SILENCED_SYSTEM_CHECKS) and docs can p
 - E009, E010, E011: PROVIDERS entries, their names, duplicate names.
 - E012, W006, W007: Graph API versions (malformed, expired, expiring soon).
 - E013: beat job intervals.
+- W008, W009, W010, E014: Twilio's settings, when Twilio is enabled (providers/twilio/checks.py).
 """
 
 from __future__ import annotations
@@ -320,6 +321,7 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list:
             )
         else:
             seen[name] = where
+            issues += provider.system_checks()  # the provider's own settings, only when it is enabled
     return issues
 
 

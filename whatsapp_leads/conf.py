@@ -106,6 +106,17 @@ DEFAULTS: dict[str, Any] = {
     "MARK_READ_ON_OPEN": False,
     # How often templates are synced from the WhatsApp Business Account (beat; 0 leaves it out).
     "TEMPLATE_SYNC_INTERVAL_SECONDS": 3600,
+    # Twilio (only read when "whatsapp_leads.providers.twilio.TwilioProvider" is in PROVIDERS): the
+    # account, its auth tokens (several while one is rotated; the first is used for API calls),
+    # the API's address, our WhatsApp sender ("whatsapp:+E.164"), the webhook's public URL as typed
+    # into Twilio's console (signatures cover it; also sent as StatusCallback), and template names
+    # ("name" or "name:language") to Content API SIDs (HX...).
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKENS": [],
+    "TWILIO_API_URL": "https://api.twilio.com",
+    "TWILIO_WHATSAPP_FROM": "",
+    "TWILIO_PUBLIC_URL": "",
+    "TWILIO_CONTENT_SIDS": {},
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
     # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);

@@ -120,3 +120,38 @@ def encode(params: dict[str, Any]) -> bytes:
 def signed(params: dict[str, str], *, url: str, token: str) -> tuple[bytes, str]:
     """(body, ``X-Twilio-Signature``) of posting ``params`` to ``url``."""
     return encode(params), sign(url, params.items(), token)
+
+
+STATUS_WORDS = ("queued", "sent", "delivered", "read", "failed", "undelivered")
+
+
+def simulated_post(
+    *,
+    url: str,
+    token: str,
+    phone: str,
+    name: str,
+    text: str,
+    ad_id: str = "",
+    ctwa_clid: str = "",
+    user_id: str = "",
+    message_sid: str = "",
+    status_of: str = "",
+    status: str = "delivered",
+    error_code: str = "",
+) -> tuple[dict[str, str], bytes, dict[str, str], str]:
+    """(params, body, headers, label) of one simulated Twilio POST, signed for ``url``.
+
+    ``url`` is the URL Twilio would have signed: the server's ``TWILIO_PUBLIC_URL`` when it has one.
+    """
+    if status_of:
+        params = status_callback(status_of, status, to=phone or user_id, error_code=error_code)
+        label = f"status {status} of {status_of}"
+    else:
+        params = inbound(phone=phone, name=name, text=text, message_sid=message_sid or None,
+                         ad_id=ad_id or None, ctwa_clid=ctwa_clid or None, user_id=user_id or None)  # fmt: skip
+        label = f"message {params['MessageSid']}" + (f" from ad {ad_id}" if ad_id else "")
+    body, signature = signed(params, url=url, token=token)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
+               "User-Agent": "TwilioProxy/1.1"}  # fmt: skip
+    return params, body, headers, label

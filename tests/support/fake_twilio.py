@@ -97,7 +97,8 @@ class FakeTwilio:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                    self.wfile.write(data)
 
             def log_message(self, *args: Any) -> None:
                 pass

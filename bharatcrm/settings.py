@@ -180,7 +180,10 @@ WHATSAPP_LEADS = {
 # Twilio as a second provider: enabled when TWILIO_AUTH_TOKEN is set (webhook /whatsapp/webhook/twilio/).
 if env.list("TWILIO_AUTH_TOKEN", default=[]):
     WHATSAPP_LEADS.update(
-        PROVIDERS=["whatsapp_leads.providers.meta.MetaProvider", "whatsapp_leads.providers.twilio.TwilioProvider"],
+        PROVIDERS=[
+            "whatsapp_leads.providers.meta.MetaProvider",
+            "whatsapp_leads.providers.twilio.TwilioProvider",
+        ],
         TWILIO_ACCOUNT_SID=env("TWILIO_ACCOUNT_SID", default=""),
         TWILIO_AUTH_TOKENS=env.list("TWILIO_AUTH_TOKEN", default=[]),
         TWILIO_API_URL=env("TWILIO_API_URL", default="https://api.twilio.com"),

@@ -16,7 +16,14 @@ from django.core.checks import run_checks
 from django.utils import timezone
 
 from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory
-from tests.support.fake_twilio import AUTH_TOKEN, OUR_NUMBER, FakeTwilio, Reply, point_settings_at, twilio_error
+from tests.support.fake_twilio import (
+    AUTH_TOKEN,
+    OUR_NUMBER,
+    FakeTwilio,
+    Reply,
+    point_settings_at,
+    twilio_error,
+)
 from tests.support.provider_security import ProviderSecurityCases
 from tests.support.world import AD_ID, campaign_with_team
 from whatsapp_leads.models import Lead, Message, WebhookEvent
@@ -97,7 +104,9 @@ class TestTwilioProviderSecurity(ProviderSecurityCases):
         return {"HTTP_X_TWILIO_SIGNATURE": signature_for(body, url=f"http://testserver{url}")}
 
     def wrongly_signed_headers(self, body: bytes, *, url: str) -> dict[str, str]:
-        return {"HTTP_X_TWILIO_SIGNATURE": signature_for(body, url=f"http://testserver{url}", token="not-ours")}
+        return {
+            "HTTP_X_TWILIO_SIGNATURE": signature_for(body, url=f"http://testserver{url}", token="not-ours")
+        }
 
 
 # --- X-Twilio-Signature ---------------------------------------------------------------------------------
@@ -106,7 +115,9 @@ class TestTwilioProviderSecurity(ProviderSecurityCases):
 def test_signature_matches_twilios_documented_vector():
     params = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"),
               ("From", "+12349013030"), ("To", "+18005551212")]  # fmt: skip
-    assert sign("https://mycompany.com/myapp.php?foo=1&bar=2", params, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    assert (
+        sign("https://mycompany.com/myapp.php?foo=1&bar=2", params, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    )
 
 
 WHATSAPP_PARAMS = {
@@ -128,7 +139,9 @@ def test_signature_of_a_json_body_covers_the_url_and_the_bodys_hash():
            "ce8c3c8da52a17f7dd3e526b3b67d41402b438513f6b2faf55189573f2873f02")  # fmt: skip
     body = b'{"MessageSid":"SM1","MessageStatus":"delivered"}'
     assert matches(url=url, body=body, header="tF8Eracgb4bvZSScQ1Bf7JJPWvk=", tokens=["test_auth_token"])
-    assert not matches(url=url, body=body + b" ", header="tF8Eracgb4bvZSScQ1Bf7JJPWvk=", tokens=["test_auth_token"])
+    assert not matches(
+        url=url, body=body + b" ", header="tF8Eracgb4bvZSScQ1Bf7JJPWvk=", tokens=["test_auth_token"]
+    )
 
 
 @pytest.mark.django_db
@@ -225,7 +238,11 @@ def test_a_location_becomes_a_location_with_its_coordinates_and_label():
 def test_a_button_reply_keeps_its_payload_and_the_message_it_answers():
     message = only(payload("inbound_button"))
     assert message.type == MessageType.BUTTON
-    assert (message.details["payload"], message.details["text"], message.text) == ("CALL_ME", "Call me", "Call me")
+    assert (message.details["payload"], message.details["text"], message.text) == (
+        "CALL_ME",
+        "Call me",
+        "Call me",
+    )
     assert message.context is not None
     assert message.context.replied_to == "SM00000000000000000000000000000001"
 
@@ -306,7 +323,9 @@ def sent_message(conversation, sid: str = "SM00000000000000000000000000000001") 
 
 
 @pytest.mark.django_db
-def test_status_callbacks_only_move_a_message_forward(client, twilio, broker, django_capture_on_commit_callbacks):
+def test_status_callbacks_only_move_a_message_forward(
+    client, twilio, broker, django_capture_on_commit_callbacks
+):
     _, conversation = twilio_thread()
     message = sent_message(conversation)
     read = urlencode(status_callback(message.wamid, "read")).encode()
@@ -342,7 +361,10 @@ def deliver(lead, **send) -> Message:
 
 @pytest.mark.django_db
 def test_a_reply_goes_to_twilios_messages_api_and_its_sid_becomes_the_message_id(fake, settings):
-    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "TWILIO_PUBLIC_URL": "https://crm.example.com/whatsapp/webhook/twilio/"}
+    settings.WHATSAPP_LEADS = {
+        **settings.WHATSAPP_LEADS,
+        "TWILIO_PUBLIC_URL": "https://crm.example.com/whatsapp/webhook/twilio/",
+    }
     lead, _ = twilio_thread(wa_id="919876543210")
     message = deliver(lead, kind="text", content={"body": "Hi Asha, calling you at 5?"})
 
@@ -359,7 +381,10 @@ def test_a_template_goes_by_its_content_sid_with_its_variables(fake, settings):
     from tests.support.outbound import approved_template
 
     approved_template("loan_offer", language="en_US")
-    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "TWILIO_CONTENT_SIDS": {"loan_offer:en_US": "HX" + "a" * 32}}
+    settings.WHATSAPP_LEADS = {
+        **settings.WHATSAPP_LEADS,
+        "TWILIO_CONTENT_SIDS": {"loan_offer:en_US": "HX" + "a" * 32},
+    }
     lead, _ = twilio_thread(hours_ago=30)  # the window is closed: a template is what may go
     message = deliver(lead, kind="template", content={"name": "loan_offer", "language": "en_US",
                                                       "parameters": ["Asha", "8.4%"]})  # fmt: skip
@@ -385,7 +410,9 @@ def test_a_template_without_a_content_sid_is_refused_in_words_without_calling_tw
 
 @pytest.mark.django_db
 def test_twilios_window_refusal_is_final_and_in_words(fake):
-    fake.queue(twilio_error(63016, "Failed to send freeform message because you are outside the allowed window."))
+    fake.queue(
+        twilio_error(63016, "Failed to send freeform message because you are outside the allowed window.")
+    )
     lead, _ = twilio_thread()
     message = deliver(lead, kind="text", content={"body": "Hello again"})
     assert (message.send_state, message.status, message.error_code) == ("refused", "failed", "63016")
@@ -437,7 +464,9 @@ def test_twilio_unreachable_is_retried(settings, twilio):
 @pytest.mark.django_db
 def test_reply_buttons_are_refused_in_words_without_calling_twilio(fake):
     lead, _ = twilio_thread()
-    message = deliver(lead, kind="buttons", content={"body": "Pick one", "buttons": [{"id": "a", "title": "A"}]})
+    message = deliver(
+        lead, kind="buttons", content={"body": "Pick one", "buttons": [{"id": "a", "title": "A"}]}
+    )
     assert message.send_state == "refused"
     assert "Content API template" in message.error_words
     assert fake.sends() == []
@@ -473,7 +502,9 @@ def test_a_redirect_to_a_plain_http_host_elsewhere_is_refused(fake):
     fake.queue(Reply(status=307, raw=b"", headers={"Location": "http://files.example.net/x.jpg"}))
     provider = get_provider("twilio")
     with pytest.raises(MediaError, match="not https") as refused:
-        provider.fetch_media(f"{fake.account_sid}/MM{'3' * 32}/ME{'4' * 32}", into=io.BytesIO(), max_bytes=1000)
+        provider.fetch_media(
+            f"{fake.account_sid}/MM{'3' * 32}/ME{'4' * 32}", into=io.BytesIO(), max_bytes=1000
+        )
     assert refused.value.retryable is False
 
 
@@ -481,10 +512,14 @@ def test_a_redirect_to_a_plain_http_host_elsewhere_is_refused(fake):
 def test_a_deleted_file_and_a_file_over_the_limit_are_not_retried(fake):
     provider = get_provider("twilio")
     with pytest.raises(MediaError, match="deleted") as gone:
-        provider.fetch_media(f"{fake.account_sid}/MM{'3' * 32}/ME{'5' * 32}", into=io.BytesIO(), max_bytes=1000)
+        provider.fetch_media(
+            f"{fake.account_sid}/MM{'3' * 32}/ME{'5' * 32}", into=io.BytesIO(), max_bytes=1000
+        )
     fake.add_file("ME" + "6" * 32, b"x" * 2000)
     with pytest.raises(MediaError, match="MEDIA_MAX_BYTES") as big:
-        provider.fetch_media(f"{fake.account_sid}/MM{'3' * 32}/ME{'6' * 32}", into=io.BytesIO(), max_bytes=1000)
+        provider.fetch_media(
+            f"{fake.account_sid}/MM{'3' * 32}/ME{'6' * 32}", into=io.BytesIO(), max_bytes=1000
+        )
     assert (gone.value.retryable, big.value.retryable) == (False, False)
 
 

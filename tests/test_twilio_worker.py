@@ -9,15 +9,20 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
 from tests.support.fake_twilio import AUTH_TOKEN, OUR_NUMBER, FakeTwilio, point_settings_at
 from tests.support.people import logged_in
 from tests.support.procs import wait_for
-from tests.support.factories import AdFactory, CampaignFactory, CampaignMemberFactory
 from tests.support.world import AD_ID
 from whatsapp_leads.models import Lead, Message, WebhookEvent
 from whatsapp_leads.providers.twilio.simulation import inbound, signed, status_callback
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 TIMEOUT = 30.0
 URL = "/whatsapp/webhook/twilio/"

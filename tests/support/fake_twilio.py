@@ -167,7 +167,10 @@ def point_settings_at(settings: Any, fake: FakeTwilio, **extra: Any) -> None:
     """Enable Twilio and aim its settings at the fake."""
     settings.WHATSAPP_LEADS = {
         **settings.WHATSAPP_LEADS,
-        "PROVIDERS": ["whatsapp_leads.providers.meta.MetaProvider", "whatsapp_leads.providers.twilio.TwilioProvider"],
+        "PROVIDERS": [
+            "whatsapp_leads.providers.meta.MetaProvider",
+            "whatsapp_leads.providers.twilio.TwilioProvider",
+        ],
         "TWILIO_ACCOUNT_SID": fake.account_sid,
         "TWILIO_AUTH_TOKENS": [fake.token],
         "TWILIO_API_URL": fake.base_url,

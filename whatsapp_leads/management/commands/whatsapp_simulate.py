@@ -176,7 +176,9 @@ class Command(BaseCommand):
         if options["repeat"] < 1:
             raise CommandError("--repeat must be at least 1.")
         if options["status"] not in TWILIO_STATUSES:
-            raise CommandError(f"--status {options['status']} is Meta's; Twilio's are {', '.join(TWILIO_STATUSES)}.")
+            raise CommandError(
+                f"--status {options['status']} is Meta's; Twilio's are {', '.join(TWILIO_STATUSES)}."
+            )
         wa_id = self._wa_id(options["phone"])
         if not wa_id and not options["user_id"]:
             raise CommandError("Give the sender a --phone or a --user-id.")
@@ -232,7 +234,9 @@ class Command(BaseCommand):
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
         return self._send(session, url, body, headers)
 
-    def _send(self, session: requests.Session, url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    def _send(
+        self, session: requests.Session, url: str, body: bytes, headers: dict[str, str]
+    ) -> requests.Response:
         try:
             # A redirect (http:// to https://, a missing slash) is reported, not followed: POST the final URL.
             return session.post(

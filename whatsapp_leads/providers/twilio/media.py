@@ -89,7 +89,9 @@ def fetch_media(media_id: str, *, into: IO[bytes], max_bytes: int) -> MediaFile:
                 if response.status_code in GONE and auth is not None:
                     raise MediaError("Twilio no longer has this file (it was deleted)", retryable=False)
                 if not response.ok:
-                    raise MediaError(f"media download failed with HTTP {response.status_code}", retryable=True)
+                    raise MediaError(
+                        f"media download failed with HTTP {response.status_code}", retryable=True
+                    )
                 size = _stream_to(response, into, limit=max_bytes)
                 mime = response.headers.get("Content-Type", "").split(";")[0].strip()
                 return MediaFile(size=size, mime_type=mime)

@@ -71,7 +71,9 @@ REFERRAL_FIELDS: dict[str, str] = {
     "ReferralCtwaClid": "ctwa_clid",
 }
 
-MEDIA_URL = re.compile(r"/Accounts/(AC[0-9a-zA-Z]+)/Messages/(MM[0-9a-zA-Z]+|SM[0-9a-zA-Z]+)/Media/(ME[0-9a-zA-Z]+)")
+MEDIA_URL = re.compile(
+    r"/Accounts/(AC[0-9a-zA-Z]+)/Messages/(MM[0-9a-zA-Z]+|SM[0-9a-zA-Z]+)/Media/(ME[0-9a-zA-Z]+)"
+)
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 
 
@@ -231,7 +233,9 @@ def _inbound(params: dict[str, str], *, sid: str, at: datetime) -> InboundMessag
     replied = coerce.text(params.get("OriginalRepliedMessageSid"))
     forwarded = coerce.text(params.get("Forwarded")).lower() in TRUE_WORDS
     frequently = coerce.text(params.get("FrequentlyForwarded")).lower() in TRUE_WORDS
-    context = MessageContext(replied_to=replied, forwarded=forwarded or frequently, frequently_forwarded=frequently)
+    context = MessageContext(
+        replied_to=replied, forwarded=forwarded or frequently, frequently_forwarded=frequently
+    )
     return InboundMessage(
         business=business(coerce.text(params.get("To"))),
         contact=_contact(params),

@@ -48,7 +48,9 @@ class TwilioProvider(Provider):
     def parse(self, body: bytes, *, headers: Mapping[str, str]) -> list[Update]:
         return parse(body)
 
-    def parse_event(self, body: bytes, *, headers: Mapping[str, str], received_at: datetime | None) -> list[Update]:
+    def parse_event(
+        self, body: bytes, *, headers: Mapping[str, str], received_at: datetime | None = None
+    ) -> list[Update]:
         return parse(body, received_at=received_at)
 
     def fetch_media(self, media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:

@@ -95,7 +95,9 @@ def send_message(message: OutboundMessage) -> SendResult:
         if never_connected(exc):
             return SendResult(outcome=SendOutcome.RETRY, title=type(exc).__name__,
                               words="Twilio could not be reached; it will be retried.", category="network")  # fmt: skip
-        logger.warning("twilio send from %s: no answer after the request went out: %s", sender, type(exc).__name__)
+        logger.warning(
+            "twilio send from %s: no answer after the request went out: %s", sender, type(exc).__name__
+        )
         return SendResult(outcome=SendOutcome.AMBIGUOUS, title=type(exc).__name__, words=UNKNOWN_WORDS,
                           category="unknown")  # fmt: skip
     try:

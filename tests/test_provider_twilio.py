@@ -550,3 +550,51 @@ def test_a_malformed_public_url_or_sender_is_an_error_naming_the_setting(setting
     assert len(errors) == 2
     assert any("TWILIO_PUBLIC_URL" in e.msg for e in errors)
     assert any("TWILIO_WHATSAPP_FROM" in e.msg for e in errors)
+
+
+# --- whatsapp_simulate --provider twilio ---------------------------------------------------------------
+
+
+def simulate(*args: str) -> str:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("whatsapp_simulate", "--provider", "twilio", *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulated_twilio_ad_click_is_signed_stored_and_becomes_a_lead_with_its_ad(live_server, twilio):
+    campaign = campaign_with_team(reps=1)
+    output = simulate("--url", f"{live_server.url}{URL}", "--ad-id", AD_ID, "--name", "Asha",
+                      "--phone", "+91 98765 43210", "--text", "Hi from Twilio")  # fmt: skip
+
+    assert "HTTP 200" in output
+    event = WebhookEvent.objects.get()
+    assert (event.provider, event.headers["content-type"]) == ("twilio", FORM)
+    assert process_event(event.pk).status == "processed"
+    lead = Lead.objects.get()
+    assert (lead.phone, lead.first_message, lead.campaign) == ("+919876543210", "Hi from Twilio", campaign)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulated_twilio_status_with_an_error_code_fails_the_message(live_server, twilio):
+    _, conversation = twilio_thread()
+    message = sent_message(conversation)
+    simulate("--url", f"{live_server.url}{URL}", "--status-of", message.wamid, "--status", "undelivered",
+             "--error-code", "63016")  # fmt: skip
+    process_event(WebhookEvent.objects.get().pk)
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("failed", "63016")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulated_twilio_post_with_a_wrong_token_shows_the_403(live_server, twilio):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="HTTP 403") as refused:
+        simulate("--url", f"{live_server.url}{URL}", "--secret", "not-the-token")
+    assert "TWILIO_AUTH_TOKEN" in str(refused.value)
+    assert not WebhookEvent.objects.exists()

@@ -231,6 +231,7 @@ def test_a_media_url_on_another_host_path_gives_no_media_id_to_download():
 def test_a_location_becomes_a_location_with_its_coordinates_and_label():
     message = only(payload("inbound_location"))
     assert message.type == MessageType.LOCATION
+    assert message.text == "[Location] Our office, Bandra Kurla Complex, Mumbai (19.0760, 72.8777)"
     assert message.details == {"latitude": 19.076, "longitude": 72.8777, "name": "Our office",
                                "address": "Bandra Kurla Complex, Mumbai", "url": ""}  # fmt: skip
 

@@ -215,6 +215,9 @@ def _inbound(params: dict[str, str], *, sid: str, at: datetime) -> InboundMessag
             "address": coerce.text(params.get("Address")),
             "url": "",
         }
+        place = ", ".join(p for p in (details["name"], details["address"]) if p)
+        coords = f"{params['Latitude']}, {params['Longitude']}"
+        text = text or (f"[Location] {place} ({coords})" if place else f"[Location] {coords}")
     elif params.get("ButtonPayload") or params.get("ButtonText"):
         kind = MessageType.BUTTON
         details = {

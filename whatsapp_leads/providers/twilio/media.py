@@ -68,7 +68,6 @@ def fetch_media(media_id: str, *, into: IO[bytes], max_bytes: int) -> MediaFile:
     url = media_url(media_id)
     api_origin = _origin(config.api_url())
     with requests.Session() as session:
-        session.trust_env = False
         for _hop in range(MAX_REDIRECTS + 1):
             auth = (sid, token) if _origin(url) == api_origin else None
             try:

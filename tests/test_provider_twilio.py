@@ -599,3 +599,16 @@ def test_simulated_twilio_post_with_a_wrong_token_shows_the_403(live_server, twi
         simulate("--url", f"{live_server.url}{URL}", "--secret", "not-the-token")
     assert "TWILIO_AUTH_TOKEN" in str(refused.value)
     assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_query_string_twilio_called_is_part_of_the_signed_url(client, twilio, settings):
+    public = "https://crm.example.com/whatsapp/webhook/twilio/"
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "TWILIO_PUBLIC_URL": public}
+    body = payload("inbound_text")
+    signature = signature_for(body, url=f"{public}?number=2")
+    response = client.generic(
+        "POST", f"{URL}?number=2", body, content_type=FORM, HTTP_X_TWILIO_SIGNATURE=signature
+    )
+    assert response.status_code == 200
+    assert post(client, body, signature=signature).status_code == 403  # the same signature without the query

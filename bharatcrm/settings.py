@@ -177,6 +177,19 @@ WHATSAPP_LEADS = {
     "SEND_RATE_PER_NUMBER": env.int("WHATSAPP_SEND_RATE_PER_NUMBER", default=80),
     "MARK_READ_ON_OPEN": env.bool("WHATSAPP_MARK_READ_ON_OPEN", default=False),
 }
+# Twilio as a second provider: enabled when TWILIO_AUTH_TOKEN is set (webhook /whatsapp/webhook/twilio/).
+if env.list("TWILIO_AUTH_TOKEN", default=[]):
+    WHATSAPP_LEADS.update(
+        PROVIDERS=[
+            "whatsapp_leads.providers.meta.MetaProvider",
+            "whatsapp_leads.providers.twilio.TwilioProvider",
+        ],
+        TWILIO_ACCOUNT_SID=env("TWILIO_ACCOUNT_SID", default=""),
+        TWILIO_AUTH_TOKENS=env.list("TWILIO_AUTH_TOKEN", default=[]),
+        TWILIO_API_URL=env("TWILIO_API_URL", default="https://api.twilio.com"),
+        TWILIO_WHATSAPP_FROM=env("TWILIO_WHATSAPP_FROM", default=""),
+        TWILIO_PUBLIC_URL=env("TWILIO_PUBLIC_URL", default=""),
+    )
 # Graph API address and versions: set only when the environment says so, so the app's defaults
 # (whatsapp_leads.conf) are written in one place. The Cloud and Marketing API versions fall back
 # to META_GRAPH_VERSION.

@@ -12,6 +12,7 @@ Ids are stable, so hosts can silence one (SILENCED_SYSTEM_CHECKS) and docs can p
 - E013: beat job intervals.
 - E014: retention periods (RAW_BODY_, MEDIA_, CLOSED_LEAD_RETENTION_DAYS, RETENTION_BATCH_SIZE).
 - E015: OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS.
+- W008, W009, W010, E016: Twilio's settings, when Twilio is enabled (providers/twilio/checks.py).
 """
 
 from __future__ import annotations
@@ -322,6 +323,7 @@ def check_providers(app_configs: Any = None, **kwargs: Any) -> list:
             )
         else:
             seen[name] = where
+            issues += provider.system_checks()  # the provider's own settings, only when it is enabled
     return issues
 
 

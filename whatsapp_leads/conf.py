@@ -121,6 +121,17 @@ DEFAULTS: dict[str, Any] = {
     # the opt-in words resumes them.
     "OPT_OUT_KEYWORDS": ["STOP", "UNSUBSCRIBE", "बंद", "बंद करें", "रोकें", "रोको"],
     "OPT_IN_KEYWORDS": ["START", "शुरू", "शुरू करें"],
+    # Twilio (only read when "whatsapp_leads.providers.twilio.TwilioProvider" is in PROVIDERS): the
+    # account, its auth tokens (several while one is rotated; the first is used for API calls),
+    # the API's address, our WhatsApp sender ("whatsapp:+E.164"), the webhook's public URL as typed
+    # into Twilio's console (signatures cover it; also sent as StatusCallback), and template names
+    # ("name" or "name:language") to Content API SIDs (HX...).
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKENS": [],
+    "TWILIO_API_URL": "https://api.twilio.com",
+    "TWILIO_WHATSAPP_FROM": "",
+    "TWILIO_PUBLIC_URL": "",
+    "TWILIO_CONTENT_SIDS": {},
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
     # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);

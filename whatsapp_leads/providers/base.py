@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import IO, ClassVar
 
@@ -160,6 +161,21 @@ class Provider:
         understood becomes an ``InvalidUpdate`` and the rest is still returned.
         """
         raise NotImplementedError
+
+    def parse_event(
+        self, body: bytes, *, headers: Mapping[str, str], received_at: datetime | None = None
+    ) -> list[Update]:
+        """What the worker calls: ``parse``, plus ``received_at`` (when the request was stored).
+
+        For providers whose webhooks carry no time of their own (Twilio's), so the time of an
+        update is the time it reached us, not the time a worker (or a reprocessing) got to it.
+        """
+        return self.parse(body, headers=headers)
+
+    @classmethod
+    def system_checks(cls) -> list:
+        """Django check messages about this provider's own settings; run only when it is enabled."""
+        return []
 
     def fetch_media(self, media_id: str, *, into: IO[bytes], max_bytes: int, sha256: str = "") -> MediaFile:
         """Write the file behind ``media_id`` into ``into``; raise ``MediaError`` when it cannot."""

@@ -61,7 +61,9 @@ def _apply_all(event: WebhookEvent) -> tuple[list[str], str, bool, int]:
     count = 0
     try:
         provider = get_provider(event.provider)
-        updates = provider.parse(event.body_bytes, headers=event.headers or {})
+        updates = provider.parse_event(
+            event.body_bytes, headers=event.headers or {}, received_at=event.received_at
+        )
         count = len(updates)
         for index, update in enumerate(updates):
             if isinstance(update, InvalidUpdate):

@@ -1,8 +1,9 @@
-"""``manage.py whatsapp_simulate``: post a signed, real-shaped Meta webhook to a running server.
+"""``manage.py whatsapp_simulate``: post a signed, real-shaped Meta (or Twilio) webhook to a running server.
 
-For people testing by hand: it exercises the same path Meta uses (HTTP, raw bytes, the
-``X-Hub-Signature-256`` header), so what works here works with Meta, and what the server answers
-is printed as is.
+For people testing by hand: it exercises the same path the provider uses (HTTP, raw bytes, the
+``X-Hub-Signature-256`` or ``X-Twilio-Signature`` header), so what works here works with the
+provider, and what the server answers is printed as is. ``--provider twilio`` posts Twilio's
+form-encoded webhook, signed with the auth token over the URL.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ...conf import app_settings
 from ...providers.meta.signature import SIGNATURE_HEADER, sign
 from ...providers.meta.simulation import dumps, inbound, status_update, wamid
+from ...providers.twilio import config as twilio_config
+from ...providers.twilio.simulation import STATUS_WORDS as TWILIO_STATUSES
+from ...providers.twilio.simulation import simulated_post
 from ...services.phones import to_e164
 
 STATUSES = ("sent", "delivered", "read", "played", "failed")
+PROVIDERS = ("meta", "twilio")
 TIMEOUT_SECONDS = 15
 BODY_SHOWN_CHARS = 300
 # What a person should check when the webhook refuses the post (the contract's answers).
@@ -26,7 +31,8 @@ HINTS = {
     301: "a redirect is not followed: post to the final URL",
     302: "a redirect is not followed: post to the final URL",
     401: "the request carried no signature",
-    403: "the signature does not match: is --secret (or WHATSAPP_APP_SECRET) the server's app secret?",
+    403: "the signature does not match: is --secret (WHATSAPP_APP_SECRET, or TWILIO_AUTH_TOKEN with "
+    "--provider twilio) the server's? With Twilio, is --signed-url the server's TWILIO_PUBLIC_URL?",
     404: "nothing answers at that path: the webhook is /whatsapp/webhook/ (or /whatsapp/webhook/<provider>/)",
     413: "the body is over the server's MAX_BODY_BYTES",
     500: "the server failed: its log has the traceback",
@@ -51,7 +57,8 @@ def refusal(label: str, answer: str, *, status_code: int) -> str:
 class Command(BaseCommand):
     help = (
         "Build a realistic Meta webhook (an inbound message, optionally from a Click-to-WhatsApp ad, or "
-        "a status for a message with --status-of), sign it with the app secret and POST it to --url. "
+        "a status for a message with --status-of), sign it with the app secret and POST it to --url; "
+        "with --provider twilio, Twilio's form webhook signed with the auth token. "
         "Prints the HTTP status and body the server answered; any answer but 2xx is an error (exit "
         "status 1). Example: manage.py whatsapp_simulate "
         "--url http://127.0.0.1:8000/whatsapp/webhook/ --ad-id 120226305854810726 --name Asha "
@@ -91,13 +98,34 @@ class Command(BaseCommand):
             help="Send a status for this message instead of a message.",
         )
         parser.add_argument(
-            "--status", default="delivered", choices=STATUSES, help="Status sent with --status-of."
+            "--status",
+            default="delivered",
+            choices=sorted({*STATUSES, *TWILIO_STATUSES}),
+            help="Status sent with --status-of (Meta: sent, delivered, read, played, failed; Twilio: "
+            "queued, sent, delivered, read, failed, undelivered).",
+        )
+        parser.add_argument(
+            "--provider",
+            default="meta",
+            choices=PROVIDERS,
+            help="Whose webhook to simulate: meta (JSON, X-Hub-Signature-256) or twilio (form, "
+            "X-Twilio-Signature; post to /whatsapp/webhook/twilio/).",
+        )
+        parser.add_argument(
+            "--error-code", default="", help="Twilio ErrorCode on a failed/undelivered status, e.g. 63016."
+        )
+        parser.add_argument(
+            "--signed-url",
+            default="",
+            help="Twilio only: the URL to sign, when the server sees another than --url (its "
+            "TWILIO_PUBLIC_URL, behind a proxy). Default: TWILIO_PUBLIC_URL, else --url.",
         )
         parser.add_argument(
             "--secret",
             default=None,
-            help="App secret to sign with (default: the first of WHATSAPP_LEADS['APP_SECRETS']). "
-            "A wrong one shows the 403 Meta would never get.",
+            help="App secret to sign with (default: the first of WHATSAPP_LEADS['APP_SECRETS']; with "
+            "--provider twilio, the first of TWILIO_AUTH_TOKENS). A wrong one shows the 403 the "
+            "provider would never get.",
         )
         parser.add_argument(
             "--print-payload", action="store_true", help="Print each JSON body before posting it."
@@ -110,6 +138,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["provider"] == "twilio":
+            return self._handle_twilio(options)
+        if options["status"] not in STATUSES:
+            raise CommandError(f"--status {options['status']} is Twilio's; Meta's are {', '.join(STATUSES)}.")
         secret = (
             options["secret"] if options["secret"] is not None else next(iter(app_settings.app_secrets), "")
         )
@@ -130,6 +162,38 @@ class Command(BaseCommand):
                 if options["print_payload"]:
                     self.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False))
                 response = self._post(session, options["url"], body, secret)
+                answer = f"HTTP {response.status_code} {response.reason}: {shown_body(response)}"
+                if not 200 <= response.status_code < 300:
+                    raise CommandError(refusal(label, answer, status_code=response.status_code))
+                self.stdout.write(f"{label} -> {answer}")
+
+    def _handle_twilio(self, options: dict[str, Any]) -> None:
+        token = options["secret"] if options["secret"] is not None else twilio_config.api_token()
+        if not token:
+            raise CommandError(
+                "No auth token to sign with: set TWILIO_AUTH_TOKEN (WHATSAPP_LEADS['TWILIO_AUTH_TOKENS']) or pass --secret."
+            )
+        if options["repeat"] < 1:
+            raise CommandError("--repeat must be at least 1.")
+        if options["status"] not in TWILIO_STATUSES:
+            raise CommandError(
+                f"--status {options['status']} is Meta's; Twilio's are {', '.join(TWILIO_STATUSES)}."
+            )
+        wa_id = self._wa_id(options["phone"])
+        if not wa_id and not options["user_id"]:
+            raise CommandError("Give the sender a --phone or a --user-id.")
+        signed_url = options["signed_url"] or twilio_config.public_url() or options["url"]
+        with requests.Session() as session:
+            for _ in range(options["repeat"]):
+                params, body, headers, label = simulated_post(
+                    url=signed_url, token=token, phone=f"+{wa_id}" if wa_id else "", name=options["name"],
+                    text=options["text"], ad_id=options["ad_id"], ctwa_clid=options["ctwa_clid"],
+                    user_id=options["user_id"], message_sid=options["message_id"],
+                    status_of=options["status_of"], status=options["status"], error_code=options["error_code"],
+                )  # fmt: skip
+                if options["print_payload"]:
+                    self.stdout.write(json.dumps(params, indent=2, ensure_ascii=False))
+                response = self._send(session, options["url"], body, headers)
                 answer = f"HTTP {response.status_code} {response.reason}: {shown_body(response)}"
                 if not 200 <= response.status_code < 300:
                     raise CommandError(refusal(label, answer, status_code=response.status_code))
@@ -168,6 +232,11 @@ class Command(BaseCommand):
 
     def _post(self, session: requests.Session, url: str, body: bytes, secret: str) -> requests.Response:
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
+        return self._send(session, url, body, headers)
+
+    def _send(
+        self, session: requests.Session, url: str, body: bytes, headers: dict[str, str]
+    ) -> requests.Response:
         try:
             # A redirect (http:// to https://, a missing slash) is reported, not followed: POST the final URL.
             return session.post(

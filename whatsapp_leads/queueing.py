@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 PROCESS_EVENT = "whatsapp_leads.process_webhook_event"
 DOWNLOAD_MEDIA = "whatsapp_leads.download_message_media"
 LOOKUP_AD = "whatsapp_leads.lookup_ad"
+# ad loop
+SEND_CONVERSION = "whatsapp_leads.send_conversion"
 
 
 def publish(task_name: str, *args: Any, countdown: float | None = None, what: str = "") -> bool:

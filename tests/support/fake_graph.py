@@ -49,6 +49,7 @@ class Seen:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    body: Any = None  # a POST's JSON body
 
 
 # --- Meta's error answers ----------------------------------------------------------------------
@@ -175,6 +176,11 @@ class FakeGraph:
         self.base_url = ""
         self.token_expired = False
         self._lock = threading.Lock()
+        # ad loop: Conversions API datasets (WABA id -> dataset id), the events each received, and
+        # insights rows per ad account (Meta's shape: strings for numbers).
+        self.datasets: dict[str, str] = {}
+        self.received_events: dict[str, list[dict[str, Any]]] = {}
+        self.insights: dict[str, list[dict[str, Any]]] = {}
 
     # --- the world ---
 
@@ -226,7 +232,17 @@ class FakeGraph:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                reply = fake.handle("GET", self.path, dict(self.headers.items()))
+                self._answer(fake.handle("GET", self.path, dict(self.headers.items())))
+
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw or b"null")
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                self._answer(fake.handle("POST", self.path, dict(self.headers.items()), body=body))
+
+            def _answer(self, reply: Reply) -> None:
                 raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 data = raw.encode()
                 self.send_response(reply.status)
@@ -252,11 +268,13 @@ class FakeGraph:
             server.server_close()
             thread.join(timeout=5)
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Reply:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: Any = None) -> Reply:
         parts = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
-            self.requests.append(Seen(method=method, path=parts.path, query=query, headers=headers))
+            self.requests.append(
+                Seen(method=method, path=parts.path, query=query, headers=headers, body=body)
+            )
             for index, (fragment, reply) in enumerate(self.queued):
                 if fragment in parts.path:
                     del self.queued[index]
@@ -269,6 +287,13 @@ class FakeGraph:
         segments = [s for s in parts.path.split("/") if s]
         if not segments or segments[0] != self.version:
             return Reply(400, error_body(f"Unknown path components: {parts.path}", code=2500))
+        if method == "POST":
+            return self.handle_post(segments, body)
+        if len(segments) == 3 and segments[2] == "dataset":
+            found = self.datasets.get(segments[1])
+            return ok({"data": [{"id": found}] if found else []})
+        if len(segments) == 3 and segments[2] == "insights" and segments[1] in self.insights:
+            return self.insights_page(parts.path, segments[1], query)
         fields = parse_fields(query.get("fields", "id,name"))
         if len(segments) == 2:
             obj = self.objects.get(segments[1])
@@ -315,6 +340,64 @@ class FakeGraph:
                 prev_query.update(access_token=self.token, limit=str(limit), before=cursors["before"])
                 body["paging"]["previous"] = f"{self.base_url}{path}?{urlencode(prev_query)}"
         return ok(body)
+
+    # --- ad loop: Conversions API and insights ---------------------------------------------------
+
+    def add_dataset(self, waba_id: str, dataset_id: str) -> None:
+        self.datasets[waba_id] = dataset_id
+        self.received_events.setdefault(dataset_id, [])
+
+    def events_at(self, dataset_id: str) -> list[dict[str, Any]]:
+        """Every event (an item of ``data``) the dataset accepted, in order."""
+        return list(self.received_events.get(dataset_id, []))
+
+    def handle_post(self, segments: list[str], body: Any) -> Reply:
+        if len(segments) != 3 or segments[2] != "events":
+            return unknown_object(segments[1] if len(segments) > 1 else "")
+        dataset = segments[1]
+        if dataset not in self.received_events:
+            return unknown_object(dataset)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list) or not data:
+            return Reply(400, error_body("(#100) The parameter data is required", code=100))
+        for event in data:
+            if event.get("event_name") not in CAPI_EVENT_NAMES:
+                return Reply(400, error_body("Messaging Event Invalid Event Type", code=100, subcode=2804066,
+                                              error_user_title="Messaging Event Invalid Event Type"))  # fmt: skip
+        with self._lock:
+            self.received_events[dataset].extend(data)
+        return ok({"events_received": len(data), "messages": [], "fbtrace_id": fbtrace_id()})
+
+    def add_insight(self, account: str, **row: Any) -> None:
+        """One insights row (``ad_id``, ``date_start``, ``spend``...), as Meta would send it."""
+        row.setdefault("date_stop", row.get("date_start"))
+        self.insights.setdefault(account, []).append(row)
+
+    def insights_page(self, path: str, account: str, query: dict[str, str]) -> Reply:
+        window = json.loads(query["time_range"]) if query.get("time_range") else {}
+        rows = [
+            r for r in self.insights[account]
+            if window.get("since", "") <= r["date_start"] <= window.get("until", "9999")
+        ]  # fmt: skip
+        limit = min(int(query.get("limit", 25)), self.max_page_size)
+        start = int(base64.b64decode(query["after"]).decode()) + 1 if query.get("after") else 0
+        chunk = rows[start : start + limit]
+        body: dict[str, Any] = {"data": chunk}
+        if chunk:
+            after = base64.b64encode(str(start + len(chunk) - 1).encode()).decode()
+            body["paging"] = {"cursors": {"before": "MAZDZD", "after": after}}
+            if start + len(chunk) < len(rows):
+                next_query = {**query, "access_token": self.token, "limit": str(limit), "after": after}
+                body["paging"]["next"] = f"{self.base_url}{path}?{urlencode(next_query)}"
+        return ok(body)
+
+
+# Names Meta accepts for business messaging (the onboarding guide's list); anything else is 2804066.
+CAPI_EVENT_NAMES = frozenset(
+    {"Purchase", "LeadSubmitted", "InitiateCheckout", "AddToCart", "ViewContent", "OrderCreated", "OrderShipped",
+     "OrderDelivered", "OrderCanceled", "OrderReturned", "CartAbandoned", "QualifiedLead", "RatingProvided",
+     "ReviewProvided"}
+)  # fmt: skip
 
 
 class FakeClock:

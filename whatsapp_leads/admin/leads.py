@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
@@ -62,8 +63,30 @@ class LeadAssignmentInline(admin.TabularInline):
         return user.has_perm("whatsapp_leads.view_lead") or user.has_perm("whatsapp_leads.change_lead")
 
 
+# --- ad loop: "Won" asks for the deal value -----------------------------------------------------
+class LeadAdminForm(forms.ModelForm):
+    """Marking a lead won asks for the deal's value: it is Meta's Purchase value and our revenue."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            "deal_value" in self.fields
+            and data.get("status") == Lead.Status.WON
+            and data.get("deal_value") is None
+        ):
+            self.add_error(
+                "deal_value", "A won lead needs its deal value (sent to Meta with the Purchase event)."
+            )
+        return data
+
+
+AD_LOOP_EDITABLE = ("deal_value", "deal_currency")
+# --- end ad loop ------------------------------------------------------------------------------------
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     change_form_template = "whatsapp_leads/admin/lead/change_form.html"
     list_display = (
         "display_name",
@@ -80,6 +103,7 @@ class LeadAdmin(admin.ModelAdmin):
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("owner", admin.RelatedOnlyFieldListFilter),
         "status",
+        "country",  # ad loop
         "created_at",
     )
     date_hierarchy = "created_at"
@@ -89,7 +113,7 @@ class LeadAdmin(admin.ModelAdmin):
     inlines = (LeadAssignmentInline,)
     actions = ("reassign_leads", "redownload_media")
     fieldsets = (
-        (None, {"fields": ("name", "status", "owner")}),
+        (None, {"fields": ("name", "status", "owner", *AD_LOOP_EDITABLE)}),
         (
             "Contact",
             {
@@ -110,10 +134,11 @@ class LeadAdmin(admin.ModelAdmin):
             "Ad that brought the lead",
             {"fields": ("ad_meta_id", "ad_headline", "campaign", "ad_link", "ctwa_clid")},
         ),
+        ("Where from (UTM, location)", {"fields": ("utm_shown", "country", "location_shown")}),  # ad loop
         ("Timeline", {"fields": ("created_at", "first_message_at", "first_message", "last_message_at")}),
     )
     # Everything but these comes from WhatsApp and is shown, never edited.
-    editable_fields = ("name", "status", "owner")
+    editable_fields = ("name", "status", "owner", *AD_LOOP_EDITABLE)
 
     # --- visibility -------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
@@ -144,7 +169,9 @@ class LeadAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
         shown = flatten_fieldsets(self.fieldsets)
-        editable = self.editable_fields if can_see_all_leads(request.user) else ("name", "status")
+        editable = (
+            self.editable_fields if can_see_all_leads(request.user) else ("name", "status", *AD_LOOP_EDITABLE)
+        )
         return tuple(name for name in shown if name not in editable)
 
     # --- saving ---------------------------------------------------------------------------------
@@ -197,6 +224,7 @@ class LeadAdmin(admin.ModelAdmin):
             context["transcript"] = build_transcript(obj, site=self.admin_site.name)
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
+            context["conversion_events"] = list(obj.conversion_events.order_by("created_at", "pk"))  # ad loop
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- columns and read-only fields -----------------------------------------------------------
@@ -211,6 +239,14 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Form answers")
     def form_answers(self, obj: Lead) -> str:
         return pretty_json(obj.extra)
+
+    @admin.display(description="UTM and reference")
+    def utm_shown(self, obj: Lead) -> str:
+        return pretty_json(obj.utm)
+
+    @admin.display(description="Location")
+    def location_shown(self, obj: Lead) -> str:
+        return pretty_json(obj.location)
 
     @admin.display(description="Ad id")
     def ad_meta_id(self, obj: Lead) -> str:

@@ -1,8 +1,8 @@
 """What the API shows of leads, messages, assignments and campaigns, and what it lets people change.
 
 Reading and writing a lead are separate serializers: almost everything on a lead comes from
-WhatsApp and is shown, never edited; ``LeadUpdateSerializer`` takes only name, status and owner,
-refuses any other field by name (a client that sends ``phone`` learns it was not saved), and sends
+WhatsApp and is shown, never edited; ``LeadUpdateSerializer`` takes only name, status, owner and the
+deal's value and currency, refuses any other field by name (a client that sends ``phone`` learns it was not saved), and sends
 a change of owner through ``services.assignment.reassign`` so it is audited and announced exactly
 like a re-assignment in the admin.
 """
@@ -141,6 +141,12 @@ class LeadDetailSerializer(LeadSerializer):
             "first_message_at",
             "marketing_opt_out_at",
             "updated_at",
+            # ad loop
+            "deal_value",
+            "deal_currency",
+            "utm",
+            "country",
+            "location",
         )
         read_only_fields = fields
 
@@ -157,7 +163,11 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = ("name", "status", "owner")
+        fields = ("name", "status", "owner", "deal_value", "deal_currency")  # deal_*: ad loop
+        extra_kwargs = {
+            "deal_value": {"min_value": 0, "help_text": "Value of the sale; sent to Meta with Purchase."},
+            "deal_currency": {"help_text": "ISO 4217 code, e.g. INR; empty: DEAL_CURRENCY."},
+        }
 
     def get_fields(self) -> dict[str, serializers.Field]:
         """Without the right to re-assign, ``owner`` is not a field at all (the browsable API's form
@@ -182,6 +192,11 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def validate_deal_currency(self, value: str) -> str:
+        if value and not (len(value) == 3 and value.isascii() and value.isalpha()):
+            raise serializers.ValidationError("A three-letter ISO 4217 code, e.g. INR.")
+        return value.upper()
+
     def validate_owner(self, owner: Any) -> Any:
         if owner is not None and not get_adapter().is_eligible_owner(owner):
             raise serializers.ValidationError("This user cannot take leads.")
@@ -199,7 +214,7 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
             lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=instance.pk)
             changed = [
                 name
-                for name in ("name", "status")
+                for name in ("name", "status", "deal_value", "deal_currency")
                 if name in validated_data and getattr(lead, name) != validated_data[name]
             ]
             for name in changed:

@@ -36,10 +36,13 @@ def deal_currency(lead: Lead) -> str:
     return (lead.deal_currency or app_settings.DEAL_CURRENCY or "").upper()
 
 
-def _value(lead: Lead, *, event_name: str) -> tuple[Decimal | None, str]:
-    if event_name != mapping.PURCHASE:
-        return None, ""
+def purchase_value(lead: Lead) -> tuple[Decimal, str]:
+    """The deal's value (0 when nobody gave one) and currency, as Meta's Purchase needs both."""
     return (lead.deal_value if lead.deal_value is not None else Decimal("0")), deal_currency(lead)
+
+
+def _value(lead: Lead, *, event_name: str) -> tuple[Decimal | None, str]:
+    return purchase_value(lead) if event_name == mapping.PURCHASE else (None, "")
 
 
 def record_due(lead_id: int) -> list[ConversionEvent]:

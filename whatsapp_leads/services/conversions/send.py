@@ -22,6 +22,7 @@ from ...graph.conversions import event_body, find_dataset, request_body, send_ev
 from ...graph.errors import AUTH_CODES
 from ...models import Conversation, ConversionEvent
 from ...outcomes import Outcome, backoff
+from .outbox import purchase_value
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,9 @@ def _attempt(row: ConversionEvent, *, client: GraphClient | None, now) -> Outcom
         row.status, row.error = Status.NOT_ATTRIBUTABLE, "The lead has no ctwa_clid; not sent."
         row.save(update_fields=fields)
         return Outcome(status=row.status)
+    if row.value is not None:  # a deal value corrected after "won" and before sending is the one sent
+        row.value, row.currency = purchase_value(lead)
+        fields += ["value", "currency"]
     try:
         waba_id = waba_id_for(row)
         if not waba_id:

@@ -129,7 +129,13 @@ def test_a_patch_body_documents_owner_for_managers(schema):
     body = schema["paths"]["/whatsapp/api/leads/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
     ref = body["schema"]["$ref"].rsplit("/", 1)[1]
 
-    assert set(schema["components"]["schemas"][ref]["properties"]) == {"name", "status", "owner"}
+    assert set(schema["components"]["schemas"][ref]["properties"]) == {
+        "name",
+        "status",
+        "owner",
+        "deal_value",
+        "deal_currency",
+    }
 
 
 @pytest.mark.parametrize("name", ["api-swagger", "api-redoc"])

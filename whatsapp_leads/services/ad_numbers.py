@@ -2,7 +2,7 @@
 
 Per campaign and per ad over a date range (the business's days, ``BUSINESS_TIME_ZONE``; spend
 days are the ad account's, which Meta reports). Every figure is a database aggregate, so the cost
-is a fixed seven queries whatever the volume. A ratio whose divisor is zero is None ("undefined":
+is a fixed five queries whatever the volume. A ratio whose divisor is zero is None ("undefined":
 no leads means no cost per lead), never a division by zero; spending nothing on leads that came
 is a cost of 0.
 
@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
-from ..models import Ad, AdSpend, Campaign, Lead
+from ..models import AdSpend, Campaign, Lead
 from .routing.hours import business_time_zone
 
 ZERO = Decimal("0")
@@ -122,63 +122,57 @@ def ad_numbers(
     leads = lead_window(Lead.objects.filter(campaign=campaign).order_by(), since=since, until=until)
     rows: dict[str, Figures] = {}
 
-    for row in spend.values("ad_meta_id").annotate(
+    currencies: set[str] = set()
+    for row in spend.values("ad_meta_id", "currency", "ad_id", "ad__name", "ad__headline").annotate(
         s=Sum("spend"), i=Sum("impressions"), c=Sum("clicks"), v=Sum("conversations")
     ):
-        rows[row["ad_meta_id"]] = Figures(
-            meta_id=row["ad_meta_id"], spend=row["s"] or ZERO, impressions=row["i"] or 0,
-            clicks=row["c"] or 0, conversations=row["v"] or 0,
-        )  # fmt: skip
-    currencies = sorted(set(spend.exclude(currency="").values_list("currency", flat=True).distinct()))
+        figures = rows.setdefault(row["ad_meta_id"], Figures(meta_id=row["ad_meta_id"]))
+        figures.add(
+            Figures(
+                spend=row["s"] or ZERO,
+                impressions=row["i"] or 0,
+                clicks=row["c"] or 0,
+                conversations=row["v"] or 0,
+            )
+        )
+        figures.ad_id, figures.name = row["ad_id"], row["ad__name"] or row["ad__headline"] or ""
+        currencies.add(row["currency"])
 
-    for row in leads.values("ad_id", "ad__meta_id").annotate(
+    for row in leads.values("ad_id", "ad__meta_id", "ad__name", "ad__headline").annotate(
         n=Count("pk"),
         q=Count("pk", filter=Q(status__in=QUALIFIED)),
         w=Count("pk", filter=Q(status=Lead.Status.WON)),
         r=Coalesce(Sum("deal_value", filter=Q(status=Lead.Status.WON)), ZERO),
     ):
-        figures = rows.setdefault(row["ad__meta_id"] or "", Figures(meta_id=row["ad__meta_id"] or ""))
-        figures.leads, figures.qualified, figures.won, figures.revenue = (
-            row["n"],
-            row["q"],
-            row["w"],
-            row["r"],
-        )
+        meta_id = row["ad__meta_id"] or ""
+        figures = rows.setdefault(meta_id, Figures(meta_id=meta_id))
+        figures.add(Figures(leads=row["n"], qualified=row["q"], won=row["w"], revenue=row["r"]))
+        figures.ad_id = figures.ad_id or row["ad_id"]
+        figures.name = figures.name or row["ad__name"] or row["ad__headline"] or ""
 
-    ads = {
-        a.meta_id: a
-        for a in Ad.objects.filter(meta_id__in=[m for m in rows if m]).only(
-            "pk", "meta_id", "name", "headline"
-        )
-    }
     total = Figures(name=campaign.name)
     for meta_id, figures in rows.items():
-        ad = ads.get(meta_id)
-        figures.ad_id = ad.pk if ad else None
-        figures.name = (
-            (ad.name or ad.headline or meta_id) if ad else (meta_id or "No ad (organic or keyword)")
-        )
+        figures.name = figures.name or meta_id or "No ad (organic or keyword)"
         total.add(figures)
+    currencies.discard("")
+    places = list(leads.values("country", "city").annotate(n=Count("pk")).order_by())
+    countries: dict[str, int] = {}
+    for place in places:
+        countries[place["country"]] = countries.get(place["country"], 0) + place["n"]
+    cities = sorted(
+        ((p["country"], p["city"], p["n"]) for p in places if p["city"]), key=lambda c: (-c[2], c[1], c[0])
+    )
     per_ad = sorted(rows.values(), key=lambda f: (-f.spend, -f.leads, f.meta_id))
 
     return AdNumbers(
         since=since,
         until=until,
-        currency=currencies[0] if len(currencies) == 1 else ("mixed" if currencies else ""),
+        currency=next(iter(currencies)) if len(currencies) == 1 else ("mixed" if currencies else ""),
         total=total,
         per_ad=per_ad,
         per_day=_per_day(campaign, since=chart_since, until=chart_until),
-        by_country=[
-            (row["country"], row["n"])
-            for row in leads.values("country").annotate(n=Count("pk")).order_by("-n", "country")
-        ],
-        by_city=[
-            (row["country"], row["city"], row["n"])
-            for row in leads.exclude(city="")
-            .values("country", "city")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "city")[:50]
-        ],
+        by_country=sorted(countries.items(), key=lambda c: (-c[1], c[0])),
+        by_city=cities[:50],
         chart_days=(chart_until - chart_since).days + 1,
     )
 

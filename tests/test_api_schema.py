@@ -122,6 +122,11 @@ def test_the_lead_list_parameters_are_documented_as_the_filters_read_them(schema
         "created_before",
         "ordering",
         "search",
+        "country",  # ad loop
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "ref",
     }
 
 

@@ -23,6 +23,7 @@ from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
 from ..services import assignment
 from . import reassign
 from .display import pretty_json, safe_link
+from .export import export_csv
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 
@@ -111,7 +112,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "owner")
     save_on_top = True
     inlines = (LeadAssignmentInline,)
-    actions = ("reassign_leads", "redownload_media")
+    actions = ("reassign_leads", "redownload_media", "export_leads")
     fieldsets = (
         (None, {"fields": ("name", "status", "owner", *AD_LOOP_EDITABLE)}),
         (
@@ -192,6 +193,10 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.action(description="Re-assign to…", permissions=["reassign"])
     def reassign_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
         return reassign.reassign_leads(self, request, queryset)
+
+    @admin.action(description="Export selected as CSV (with UTM and location)", permissions=["view"])
+    def export_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
+        return export_csv(queryset)  # ad loop
 
     @admin.action(description="Re-download failed media", permissions=["change"])
     def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:

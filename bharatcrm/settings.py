@@ -172,6 +172,11 @@ WHATSAPP_LEADS = {
     "META_ACCESS_TOKEN": env("META_ACCESS_TOKEN", default=""),
     "META_AD_ACCOUNT_IDS": env.list("META_AD_ACCOUNT_IDS", default=[]),
     "DEFAULT_PHONE_REGION": env("WHATSAPP_DEFAULT_PHONE_REGION", default="IN"),
+    # Conversions API (ad loop): the dataset (empty: looked up for the WABA), the WABA id used when a
+    # lead's thread names none, and Meta's test-events code (staging only).
+    "META_DATASET_ID": env("META_DATASET_ID", default=""),
+    "WHATSAPP_BUSINESS_ACCOUNT_ID": env("WHATSAPP_BUSINESS_ACCOUNT_ID", default=""),
+    "META_TEST_EVENT_CODE": env("META_TEST_EVENT_CODE", default=""),
 }
 # Graph API address and versions: set only when the environment says so, so the app's defaults
 # (whatsapp_leads.conf) are written in one place. The Cloud and Marketing API versions fall back

@@ -383,3 +383,32 @@ def test_the_sweep_queues_pending_events_a_lost_task_left_behind(broker, django_
     assert queue_lost() == 1
     assert queued_sends(broker) == [row.pk]
     assert queue_lost() == 0  # leased
+
+
+@pytest.mark.parametrize(
+    ("events", "names", "check_id"),
+    [
+        ({"won": "Lead"}, ["Lead"], "whatsapp_leads.W008"),  # refused by Meta whatever the list says
+        ({"qualified": "QualifiedLead"}, ["LeadSubmitted"], "whatsapp_leads.W008"),
+        ({"signed": "Purchase"}, ["Purchase"], "whatsapp_leads.E014"),
+        (["Purchase"], ["Purchase"], "whatsapp_leads.E014"),
+    ],
+)
+def test_the_system_check_names_a_conversion_mapping_that_would_not_be_sent(
+    settings, events, names, check_id
+):
+    from whatsapp_leads.checks import check_conversion_events
+
+    settings.WHATSAPP_LEADS = {
+        **settings.WHATSAPP_LEADS,
+        "CONVERSION_EVENTS": events,
+        "CONVERSION_EVENT_NAMES": names,
+    }
+    [issue] = check_conversion_events()
+    assert issue.id == check_id and "CONVERSION_EVENTS" in issue.msg
+
+
+def test_the_default_conversion_mapping_passes_the_system_check():
+    from whatsapp_leads.checks import check_conversion_events
+
+    assert check_conversion_events() == []

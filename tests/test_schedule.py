@@ -10,6 +10,7 @@ from bharatcrm.celery import app as celery_app
 from whatsapp_leads.schedule import beat_schedule
 
 SWEEP, SYNC = "whatsapp-leads-sweep", "whatsapp-leads-sync-campaigns"
+CONVERSIONS, SPEND = "whatsapp-leads-sweep-conversions", "whatsapp-leads-sync-spend"
 
 
 def configure(settings, **values) -> None:
@@ -20,7 +21,15 @@ def test_the_app_offers_the_sweep_every_minute_and_the_campaign_sync_hourly():
     assert beat_schedule() == {
         SWEEP: {"task": "whatsapp_leads.sweep_pending_events", "schedule": 10.0},
         SYNC: {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
+        CONVERSIONS: {"task": "whatsapp_leads.sweep_conversions", "schedule": 60.0},
+        SPEND: {"task": "whatsapp_leads.sync_spend", "schedule": 21600.0},
     }
+
+
+def test_the_spend_sync_interval_comes_from_its_setting(settings):
+    configure(settings, SPEND_SYNC_INTERVAL_SECONDS=3600, CONVERSIONS_SWEEP_INTERVAL_SECONDS=30)
+    schedule = beat_schedule()
+    assert (schedule[SPEND]["schedule"], schedule[CONVERSIONS]["schedule"]) == (3600.0, 30.0)
 
 
 def test_intervals_come_from_the_app_settings(settings):
@@ -30,8 +39,8 @@ def test_intervals_come_from_the_app_settings(settings):
 
 
 def test_an_interval_of_zero_leaves_the_job_out(settings):
-    configure(settings, CAMPAIGN_SYNC_INTERVAL_SECONDS=0)
-    assert list(beat_schedule()) == [SWEEP]
+    configure(settings, CAMPAIGN_SYNC_INTERVAL_SECONDS=0, SPEND_SYNC_INTERVAL_SECONDS=0)
+    assert list(beat_schedule()) == [SWEEP, CONVERSIONS]
 
 
 def test_the_jobs_go_to_the_apps_task_queue_when_one_is_set(settings):
@@ -40,7 +49,12 @@ def test_the_jobs_go_to_the_apps_task_queue_when_one_is_set(settings):
 
 
 def test_a_host_can_change_or_drop_a_job_by_its_short_name():
-    schedule = beat_schedule(sweep={"schedule": 30.0, "options": {"expires": 25}}, sync_campaigns=None)
+    schedule = beat_schedule(
+        sweep={"schedule": 30.0, "options": {"expires": 25}},
+        sync_campaigns=None,
+        sweep_conversions=None,
+        sync_spend=None,
+    )
     assert schedule == {
         SWEEP: {"task": "whatsapp_leads.sweep_pending_events", "schedule": 30.0, "options": {"expires": 25}}
     }

@@ -412,3 +412,35 @@ def test_the_default_conversion_mapping_passes_the_system_check():
     from whatsapp_leads.checks import check_conversion_events
 
     assert check_conversion_events() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_event_is_sent_while_another_worker_holds_its_lead_locked(capi):
+    """Sending another event of the lead, or processing its next message, locks the lead row."""
+    from django.db import transaction
+
+    lead = LeadFactory(ctwa_clid=CLID, source_ad_id=AD_ID)
+    ConversationFactory(lead=lead, waba_id=WABA_ID)
+    record_due(lead.pk)
+    row = ConversionEvent.objects.get(lead=lead)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lead() -> None:
+        try:
+            with transaction.atomic():
+                Lead.objects.select_for_update().get(pk=lead.pk)
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_lead)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert send_conversion(row.pk).status == Status.SENT
+    finally:
+        release.set()
+        holder.join()
+    assert len(capi.events_at(DATASET)) == 1

@@ -102,7 +102,9 @@ def send_conversion(row_id: int, *, client: GraphClient | None = None) -> Outcom
     now = timezone.now()
     with transaction.atomic():
         row = (
-            ConversionEvent.objects.select_for_update(skip_locked=True)
+            # of=self: the lead row (joined for its ctwa_clid) stays unlocked, so the lead's other
+            # events are sent at the same time instead of being skipped as "busy".
+            ConversionEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("lead")
             .filter(pk=row_id)
             .first()

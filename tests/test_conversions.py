@@ -94,10 +94,15 @@ def test_won_lead_sends_purchase_with_its_deal_value_and_currency(capi, django_c
     send_conversion(purchase.pk)
 
     [event] = capi.events_at(DATASET)
-    assert event["event_name"] == "Purchase"
-    assert event["custom_data"] == {"currency": "INR", "value": 125000.5}
-    assert event["user_data"]["ctwa_clid"] == CLID
-    assert event["event_id"] == f"lead-{lead.pk}-Purchase"
+    assert event == {
+        "event_name": "Purchase",
+        "event_time": int(purchase.event_time.timestamp()),
+        "event_id": f"lead-{lead.pk}-Purchase",
+        "action_source": "business_messaging",
+        "messaging_channel": "whatsapp",
+        "user_data": {"whatsapp_business_account_id": WABA_ID, "ctwa_clid": CLID},
+        "custom_data": {"currency": "INR", "value": 125000.5},
+    }
 
 
 def test_purchase_without_a_currency_uses_deal_currency(capi, settings, django_capture_on_commit_callbacks):
@@ -444,3 +449,46 @@ def test_an_event_is_sent_while_another_worker_holds_its_lead_locked(capi):
         release.set()
         holder.join()
     assert len(capi.events_at(DATASET)) == 1
+
+
+def test_a_deal_value_corrected_before_sending_is_the_one_sent(capi, django_capture_on_commit_callbacks):
+    lead = ad_lead(django_capture_on_commit_callbacks)
+    mark_won(lead, django_capture_on_commit_callbacks, value="100")
+    Lead.objects.filter(pk=lead.pk).update(deal_value=Decimal("250"))
+
+    send_conversion(ConversionEvent.objects.get(event_name="Purchase").pk)
+
+    assert capi.events_at(DATASET)[0]["custom_data"]["value"] == 250.0
+
+
+def test_the_admin_log_shows_what_was_sent_and_sends_failed_events_again(
+    capi, broker, superuser, settings, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from tests.support.people import logged_in
+
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "META_DATASET_ID": DATASET}
+    ad_lead(django_capture_on_commit_callbacks)
+    row = ConversionEvent.objects.get()
+    capi.token_expired = True
+    send_conversion(row.pk)
+    client = logged_in(superuser)
+
+    listing = client.get(reverse("admin:whatsapp_leads_conversionevent_changelist")).content.decode()
+    detail = client.get(
+        reverse("admin:whatsapp_leads_conversionevent_change", args=[row.pk])
+    ).content.decode()
+    lead_page = client.get(reverse("admin:whatsapp_leads_lead_change", args=[row.lead_id])).content.decode()
+
+    assert "LeadSubmitted" in listing and "Graph API error 190/463" in listing
+    assert "business_messaging" in detail  # the body sent
+    assert "Conversions API events (sent to Meta)" in lead_page and "Failed" in lead_page
+    broker()
+    response = client.post(
+        reverse("admin:whatsapp_leads_conversionevent_changelist"),
+        {"action": "send_again", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert "1 event(s) queued to send again." in response.content.decode()
+    assert queued_sends(broker) == [row.pk]

@@ -8,7 +8,7 @@ from django.db.models import Q
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
-from . import assignment, attribution, conversations, kinds, leads, location, utm
+from . import assignment, attribution, conversations, kinds, leads, utm
 from .routing import keywords
 
 
@@ -49,8 +49,6 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
         # number cannot resurrect the old identity as a new lead; the unique wamid still decides races.
         return None
     lead, created = leads.get_or_create_lead(message)
-    if created:
-        location.note_number(lead)  # ad loop: country (and city, carrier) from the number
     conversation = conversations.get_conversation(lead, message.business, at=message.timestamp)
     stored = conversations.store_inbound(conversation, message, event=event)
     if stored is None:

@@ -57,8 +57,8 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def note_number(lead: Lead) -> list[str]:
-    """A new lead: its country, and its location when nothing better is known. Changed fields."""
+def fill_from_number(lead: Lead) -> list[str]:
+    """Set what the number tells on a lead (not saved: a new lead gets it in its INSERT)."""
     country, where = from_number(lead.phone)
     fields: list[str] = []
     if country and not lead.country:
@@ -70,8 +70,6 @@ def note_number(lead: Lead) -> list[str]:
         if where.get("city") and not lead.city:
             lead.city = fit(Lead, "city", where["city"])
             fields.append("city")
-    if fields:
-        lead.save(update_fields=[*fields, "updated_at"])
     return fields
 
 

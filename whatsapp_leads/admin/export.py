@@ -33,8 +33,8 @@ def _row(lead: Lead) -> list[str]:
     where = lead.location if isinstance(lead.location, dict) else {}
     others = "&".join(f"{k}={v}" for k, v in utm.items() if k not in UTM_KEYS)
     values = [
-        lead.pk, lead.name, lead.phone, lead.status, lead.owner.get_username() if lead.owner_id else "",
-        lead.campaign.name if lead.campaign_id else "", lead.source_ad_id, lead.deal_value, lead.deal_currency,
+        lead.pk, lead.name, lead.phone, lead.status, lead.owner.get_username() if lead.owner else "",
+        lead.campaign.name if lead.campaign else "", lead.source_ad_id, lead.deal_value, lead.deal_currency,
         *(utm.get(k, "") for k in UTM_KEYS), others, lead.country, lead.city, where.get("source", ""),
         where.get("latitude", ""), where.get("longitude", ""), where.get("carrier", ""), lead.created_at.isoformat(),
     ]  # fmt: skip

@@ -69,7 +69,7 @@ class LeadAdminForm(forms.ModelForm):
     """Marking a lead won asks for the deal's value: it is Meta's Purchase value and our revenue."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if (
             "deal_value" in self.fields
             and data.get("status") == Lead.Status.WON

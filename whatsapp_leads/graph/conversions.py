@@ -64,11 +64,11 @@ def send_events(
 ) -> EventResult:
     """POST the events; a ``GraphAPIError`` for Meta's refusals and a partial acceptance alike."""
     raw = client.post(f"{dataset_id}/events", json=request_body(events, test_event_code=test_event_code))
-    received = raw.get("events_received")
+    received, messages = raw.get("events_received"), raw.get("messages")
     result = EventResult(
         events_received=received if isinstance(received, int) else None,
         fbtrace_id=str(raw.get("fbtrace_id") or ""),
-        messages=raw.get("messages") if isinstance(raw.get("messages"), list) else [],
+        messages=messages if isinstance(messages, list) else [],
         raw=raw,
     )
     if result.events_received is None or result.events_received < len(events):

@@ -138,17 +138,17 @@ def ad_numbers(
         figures.ad_id, figures.name = row["ad_id"], row["ad__name"] or row["ad__headline"] or ""
         currencies.add(row["currency"])
 
-    for row in leads.values("ad_id", "ad__meta_id", "ad__name", "ad__headline").annotate(
+    for came in leads.values("ad_id", "ad__meta_id", "ad__name", "ad__headline").annotate(
         n=Count("pk"),
         q=Count("pk", filter=Q(status__in=QUALIFIED)),
         w=Count("pk", filter=Q(status=Lead.Status.WON)),
         r=Coalesce(Sum("deal_value", filter=Q(status=Lead.Status.WON)), ZERO),
     ):
-        meta_id = row["ad__meta_id"] or ""
+        meta_id = came["ad__meta_id"] or ""
         figures = rows.setdefault(meta_id, Figures(meta_id=meta_id))
-        figures.add(Figures(leads=row["n"], qualified=row["q"], won=row["w"], revenue=row["r"]))
-        figures.ad_id = figures.ad_id or row["ad_id"]
-        figures.name = figures.name or row["ad__name"] or row["ad__headline"] or ""
+        figures.add(Figures(leads=came["n"], qualified=came["q"], won=came["w"], revenue=came["r"]))
+        figures.ad_id = figures.ad_id or came["ad_id"]
+        figures.name = figures.name or came["ad__name"] or came["ad__headline"] or ""
 
     total = Figures(name=campaign.name)
     for meta_id, figures in rows.items():

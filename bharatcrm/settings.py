@@ -180,6 +180,9 @@ WHATSAPP_LEADS = {
     "BUSINESS_ACCOUNT_ID": env("WHATSAPP_BUSINESS_ACCOUNT_ID", default=""),
     "SEND_RATE_PER_NUMBER": env.int("WHATSAPP_SEND_RATE_PER_NUMBER", default=80),
     "MARK_READ_ON_OPEN": env.bool("WHATSAPP_MARK_READ_ON_OPEN", default=False),
+    # Conversions API (ad loop): the dataset (empty: looked up for the WABA), and Meta's test-events code (staging only).
+    "META_DATASET_ID": env("META_DATASET_ID", default=""),
+    "META_TEST_EVENT_CODE": env("META_TEST_EVENT_CODE", default=""),
 }
 # Twilio as a second provider: enabled when TWILIO_AUTH_TOKEN is set (webhook /whatsapp/webhook/twilio/).
 if env.list("TWILIO_AUTH_TOKEN", default=[]):

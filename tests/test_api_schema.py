@@ -134,6 +134,11 @@ def test_the_lead_list_parameters_are_documented_as_the_filters_read_them(schema
         "created_before",
         "ordering",
         "search",
+        "country",  # ad loop
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "ref",
     }
 
 
@@ -141,7 +146,13 @@ def test_a_patch_body_documents_owner_for_managers(schema):
     body = schema["paths"]["/whatsapp/api/leads/{id}/"]["patch"]["requestBody"]["content"]["application/json"]
     ref = body["schema"]["$ref"].rsplit("/", 1)[1]
 
-    assert set(schema["components"]["schemas"][ref]["properties"]) == {"name", "status", "owner"}
+    assert set(schema["components"]["schemas"][ref]["properties"]) == {
+        "name",
+        "status",
+        "owner",
+        "deal_value",
+        "deal_currency",
+    }
 
 
 @pytest.mark.parametrize("name", ["api-swagger", "api-redoc"])

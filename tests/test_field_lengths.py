@@ -52,7 +52,9 @@ NOT_FROM_WEBHOOKS = {
     (Lead, "phone"),  # derived: E.164 of the WhatsApp id, at most 16 characters
     (LeadHistory, "previous"),  # a former value of a column already fitted to at most this length
     (Lead, "email"),  # only from a Flow form, validated there (an invalid answer is reported)
-    (Lead, "city"),  # only from a Flow form mapped by FLOW_FIELD_MAP (tests/test_flows.py)
+    (Lead, "city"),  # only from a Flow form mapped by FLOW_FIELD_MAP (tests/test_flows.py), or phonenumbers
+    (Lead, "country"),  # ad loop: phonenumbers' region code of the number, two letters
+    (Lead, "deal_currency"),  # ad loop: typed by staff
     (Conversation, "provider"),  # the PROVIDERS name of the parser, not a payload value
     (Message, "direction"),
     (Message, "origin"),  # who sent an outbound message: ours

@@ -12,6 +12,7 @@ from whatsapp_leads.schedule import beat_schedule
 SWEEP, SYNC = "whatsapp-leads-sweep", "whatsapp-leads-sync-campaigns"
 TEMPLATES = "whatsapp-leads-sync-templates"
 RETENTION = "whatsapp-leads-retention"
+CONVERSIONS, SPEND = "whatsapp-leads-sweep-conversions", "whatsapp-leads-sync-spend"
 
 
 def configure(settings, **values) -> None:
@@ -24,7 +25,15 @@ def test_the_app_offers_the_sweep_often_and_the_campaign_sync_template_sync_and_
         SYNC: {"task": "whatsapp_leads.sync_campaigns", "schedule": 3600.0},
         TEMPLATES: {"task": "whatsapp_leads.sync_templates", "schedule": 3600.0},
         RETENTION: {"task": "whatsapp_leads.apply_retention", "schedule": 3600.0},
+        CONVERSIONS: {"task": "whatsapp_leads.sweep_conversions", "schedule": 60.0},
+        SPEND: {"task": "whatsapp_leads.sync_spend", "schedule": 21600.0},
     }
+
+
+def test_the_spend_sync_interval_comes_from_its_setting(settings):
+    configure(settings, SPEND_SYNC_INTERVAL_SECONDS=3600, CONVERSIONS_SWEEP_INTERVAL_SECONDS=30)
+    schedule = beat_schedule()
+    assert (schedule[SPEND]["schedule"], schedule[CONVERSIONS]["schedule"]) == (3600.0, 30.0)
 
 
 def test_intervals_come_from_the_app_settings(settings):
@@ -34,8 +43,13 @@ def test_intervals_come_from_the_app_settings(settings):
 
 
 def test_an_interval_of_zero_leaves_the_job_out(settings):
-    configure(settings, CAMPAIGN_SYNC_INTERVAL_SECONDS=0, RETENTION_INTERVAL_SECONDS=0)
-    assert list(beat_schedule()) == [SWEEP, TEMPLATES]
+    configure(
+        settings,
+        CAMPAIGN_SYNC_INTERVAL_SECONDS=0,
+        RETENTION_INTERVAL_SECONDS=0,
+        SPEND_SYNC_INTERVAL_SECONDS=0,
+    )
+    assert list(beat_schedule()) == [SWEEP, TEMPLATES, CONVERSIONS]
 
 
 def test_the_jobs_go_to_the_apps_task_queue_when_one_is_set(settings):
@@ -49,6 +63,8 @@ def test_a_host_can_change_or_drop_a_job_by_its_short_name():
         sync_campaigns=None,
         sync_templates=None,
         retention=None,
+        sweep_conversions=None,
+        sync_spend=None,
     )
     assert schedule == {
         SWEEP: {"task": "whatsapp_leads.sweep_pending_events", "schedule": 30.0, "options": {"expires": 25}}

@@ -7,4 +7,11 @@ class WhatsAppLeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
         from . import checks  # noqa: F401  (registers system checks)
+        from .models import Lead
+        from .services.conversions.outbox import lead_saved
+
+        # Conversions API stage trigger: records (after commit) the events a lead's new state earns.
+        post_save.connect(lead_saved, sender=Lead, dispatch_uid="whatsapp_leads.conversions")

@@ -13,6 +13,7 @@ Ids are stable, so hosts can silence one (SILENCED_SYSTEM_CHECKS) and docs can p
 - E014: retention periods (RAW_BODY_, MEDIA_, CLOSED_LEAD_RETENTION_DAYS, RETENTION_BATCH_SIZE).
 - E015: OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS.
 - W008, W009, W010, E016: Twilio's settings, when Twilio is enabled (providers/twilio/checks.py).
+- E017, W011: CONVERSION_EVENTS (shape; an event name Meta refuses or CONVERSION_EVENT_NAMES lacks).
 """
 
 from __future__ import annotations
@@ -486,4 +487,46 @@ def check_consent_keywords(app_configs: Any = None, **kwargs: Any) -> list:
                 id="whatsapp_leads.E015",
             )
         )
+    return issues
+
+
+# --- ad loop: Conversions API events ---------------------------------------------------------------
+
+# Meta refuses these for business messaging (subcode 2804066; the reference's "rejected" list).
+REFUSED_EVENT_NAMES = frozenset({"Lead", "Contact", "Schedule", "CompleteRegistration", "SubmitApplication",
+                                 "Subscribe", "StartTrial", "AddPaymentInfo", "Search"})  # fmt: skip
+
+
+@register()
+def check_conversion_events(app_configs: Any = None, **kwargs: Any) -> list:
+    """CONVERSION_EVENTS maps stages (lead_created or a Lead status) to names Meta accepts here."""
+    from .models import Lead
+
+    label = setting_label("CONVERSION_EVENTS")
+    raw = app_settings.CONVERSION_EVENTS
+    stages = {"lead_created", *Lead.Status.values}
+    hint = 'A dict like {"lead_created": "LeadSubmitted", "won": "Purchase"}; stages: ' + ", ".join(
+        sorted(stages)
+    )
+    if not isinstance(raw, dict):
+        return [Error(f"{label} is a {type(raw).__name__}.", hint=hint, id="whatsapp_leads.E017")]
+    allowed = app_settings.CONVERSION_EVENT_NAMES
+    issues: list = []
+    for stage, name in raw.items():
+        if stage not in stages or not isinstance(name, str) or not name:
+            issues.append(Error(f"{label} maps {stage!r} to {name!r}.", hint=hint, id="whatsapp_leads.E017"))
+        elif name in REFUSED_EVENT_NAMES or name not in allowed:
+            issues.append(
+                Warning(
+                    f"{label} maps {stage!r} to {name!r}, which is not sent: "
+                    + (
+                        "Meta refuses it for business messaging."
+                        if name in REFUSED_EVENT_NAMES
+                        else f"{setting_label('CONVERSION_EVENT_NAMES')} does not list it."
+                    ),  # fmt: skip
+                    hint="Use LeadSubmitted, QualifiedLead or Purchase (add QualifiedLead to "
+                    "CONVERSION_EVENT_NAMES after checking your dataset accepts it).",
+                    id="whatsapp_leads.W011",
+                )
+            )
     return issues

@@ -132,6 +132,29 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_WHATSAPP_FROM": "",
     "TWILIO_PUBLIC_URL": "",
     "TWILIO_CONTENT_SIDS": {},
+    # --- ad loop (Conversions API, spend, UTM, location) ---------------------------------------
+    # Conversions API for business messaging: the dataset (empty: looked up once per WhatsApp
+    # Business Account with GET /{waba_id}/dataset; BUSINESS_ACCOUNT_ID when a lead's thread names
+    # none), and Meta's test-events code (empty in production).
+    "META_DATASET_ID": "",
+    "META_TEST_EVENT_CODE": "",
+    # Stage -> event name: "lead_created" (a lead that came from an ad) or a Lead status value.
+    "CONVERSION_EVENTS": {"lead_created": "LeadSubmitted", "won": "Purchase"},
+    # Event names Meta accepts for business messaging. Disputed (see the README): the default is
+    # the live-verified set; "Lead" is never sent whatever this says (Meta refuses it here).
+    "CONVERSION_EVENT_NAMES": ["LeadSubmitted", "Purchase", "AddToCart", "InitiateCheckout", "ViewContent"],
+    "CONVERSION_MAX_ATTEMPTS": 8,
+    "CONVERSION_RETRY_BACKOFF_SECONDS": 60,
+    "CONVERSION_RETRY_BACKOFF_MAX_SECONDS": 3600,
+    "CONVERSIONS_SWEEP_INTERVAL_SECONDS": 60,
+    # A deal's currency when the person who marks it won gives none (ISO 4217).
+    "DEAL_CURRENCY": "INR",
+    # Spend from the Marketing API insights: how often, how many trailing days each run re-reads
+    # (Meta restates figures for up to 28 days), and the action counted as a conversation started.
+    "SPEND_SYNC_INTERVAL_SECONDS": 6 * 3600,
+    "SPEND_SYNC_DAYS": 28,
+    "INSIGHTS_CONVERSATION_ACTION": "onsite_conversion.messaging_conversation_started_7d",
+    # --- end ad loop ------------------------------------------------------------------------------
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
     # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);

@@ -25,6 +25,8 @@ LOOKUP_AD = "whatsapp_leads.lookup_ad"
 SEND_MESSAGE = "whatsapp_leads.send_message"
 SYNC_TEMPLATES = "whatsapp_leads.sync_templates"
 MARK_READ = "whatsapp_leads.mark_read"
+# ad loop
+SEND_CONVERSION = "whatsapp_leads.send_conversion"
 
 
 def publish(task_name: str, *args: Any, countdown: float | None = None, what: str = "") -> bool:

@@ -41,6 +41,13 @@ JOBS: dict[str, tuple[str, str, str]] = {
         "whatsapp_leads.apply_retention",
         "RETENTION_INTERVAL_SECONDS",
     ),
+    # Conversions API events a lost task left pending; daily spend per ad from the insights.
+    "sweep_conversions": (
+        "whatsapp-leads-sweep-conversions",
+        "whatsapp_leads.sweep_conversions",
+        "CONVERSIONS_SWEEP_INTERVAL_SECONDS",
+    ),
+    "sync_spend": ("whatsapp-leads-sync-spend", "whatsapp_leads.sync_spend", "SPEND_SYNC_INTERVAL_SECONDS"),
 }
 
 

@@ -7,7 +7,15 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .queueing import DOWNLOAD_MEDIA, LOOKUP_AD, MARK_READ, PROCESS_EVENT, SEND_MESSAGE, SYNC_TEMPLATES
+from .queueing import (
+    DOWNLOAD_MEDIA,
+    LOOKUP_AD,
+    MARK_READ,
+    PROCESS_EVENT,
+    SEND_CONVERSION,
+    SEND_MESSAGE,
+    SYNC_TEMPLATES,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +125,33 @@ def apply_retention() -> str:
     from .services.privacy.retention import apply_retention as run
 
     return run().summary()
+
+
+# --- ad loop: Conversions API and spend ------------------------------------------------------------
+
+
+@shared_task(bind=True, name=SEND_CONVERSION, max_retries=None, acks_late=True)
+def send_conversion(self, event_id: int) -> str:
+    """Send one Conversions API outbox row; the service bounds retries (CONVERSION_MAX_ATTEMPTS)."""
+    from .services.conversions.send import send_conversion as send
+
+    outcome = send(event_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="whatsapp_leads.sweep_conversions")
+def sweep_conversions() -> int:
+    """Beat job: queue Conversions API events a lost task or a broker outage left pending."""
+    from .services.conversions.outbox import queue_lost
+
+    return queue_lost()
+
+
+@shared_task(name="whatsapp_leads.sync_spend")
+def sync_spend() -> dict:
+    """Beat job: daily spend per ad for the trailing SPEND_SYNC_DAYS; a logged no-op without a token."""
+    from .services import spend
+
+    return spend.scheduled_sync()

@@ -221,6 +221,11 @@ class FakeGraph:
         self.accepted_callbacks: list[str] = []
         self.uploads: list[Seen] = []
         self._wamids = itertools.count(1)
+        # ad loop: Conversions API datasets (WABA id -> dataset id), the events each received, and
+        # insights rows per ad account (Meta's shape: strings for numbers).
+        self.datasets: dict[str, str] = {}
+        self.received_events: dict[str, list[dict[str, Any]]] = {}
+        self.insights: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # --- the world ---
@@ -336,6 +341,11 @@ class FakeGraph:
         if len(segments) == 2:
             obj = self.objects.get(segments[1])
             return ok(self.render(obj, fields)) if obj else unknown_object(segments[1])
+        if len(segments) == 3 and segments[2] == "dataset":
+            found = self.datasets.get(segments[1])
+            return ok({"data": [{"id": found}] if found else []})
+        if len(segments) == 3 and segments[2] == "insights" and segments[1] in self.insights:
+            return self.insights_page(parts.path, segments[1], query)
         if len(segments) == 3 and segments[1] in self.edges and segments[2] in (
             "adsets", "ads", "campaigns", "message_templates"
         ):  # fmt: skip
@@ -373,6 +383,8 @@ class FakeGraph:
             return refused
         if len(segments) != 3 or segments[0] != self.version:
             return Reply(400, error_body(f"Unknown path components: {path}", code=2500))
+        if segments[2] == "events":  # the Conversions API
+            return self.capi_post(segments, data)
         if segments[2] == "media":
             with self._lock:
                 self.uploads.append(seen)
@@ -443,6 +455,64 @@ class FakeGraph:
                 prev_query.update(access_token=self.token, limit=str(limit), before=cursors["before"])
                 body["paging"]["previous"] = f"{self.base_url}{path}?{urlencode(prev_query)}"
         return ok(body)
+
+    # --- ad loop: Conversions API and insights ---------------------------------------------------
+
+    def add_dataset(self, waba_id: str, dataset_id: str) -> None:
+        self.datasets[waba_id] = dataset_id
+        self.received_events.setdefault(dataset_id, [])
+
+    def events_at(self, dataset_id: str) -> list[dict[str, Any]]:
+        """Every event (an item of ``data``) the dataset accepted, in order."""
+        return list(self.received_events.get(dataset_id, []))
+
+    def capi_post(self, segments: list[str], body: Any) -> Reply:
+        if len(segments) != 3 or segments[2] != "events":
+            return unknown_object(segments[1] if len(segments) > 1 else "")
+        dataset = segments[1]
+        if dataset not in self.received_events:
+            return unknown_object(dataset)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list) or not data:
+            return Reply(400, error_body("(#100) The parameter data is required", code=100))
+        for event in data:
+            if event.get("event_name") not in CAPI_EVENT_NAMES:
+                return Reply(400, error_body("Messaging Event Invalid Event Type", code=100, subcode=2804066,
+                                              error_user_title="Messaging Event Invalid Event Type"))  # fmt: skip
+        with self._lock:
+            self.received_events[dataset].extend(data)
+        return ok({"events_received": len(data), "messages": [], "fbtrace_id": fbtrace_id()})
+
+    def add_insight(self, account: str, **row: Any) -> None:
+        """One insights row (``ad_id``, ``date_start``, ``spend``...), as Meta would send it."""
+        row.setdefault("date_stop", row.get("date_start"))
+        self.insights.setdefault(account, []).append(row)
+
+    def insights_page(self, path: str, account: str, query: dict[str, str]) -> Reply:
+        window = json.loads(query["time_range"]) if query.get("time_range") else {}
+        rows = [
+            r for r in self.insights[account]
+            if window.get("since", "") <= r["date_start"] <= window.get("until", "9999")
+        ]  # fmt: skip
+        limit = min(int(query.get("limit", 25)), self.max_page_size)
+        start = int(base64.b64decode(query["after"]).decode()) + 1 if query.get("after") else 0
+        chunk = rows[start : start + limit]
+        body: dict[str, Any] = {"data": chunk}
+        if chunk:
+            after = base64.b64encode(str(start + len(chunk) - 1).encode()).decode()
+            body["paging"] = {"cursors": {"before": "MAZDZD", "after": after}}
+            if start + len(chunk) < len(rows):
+                next_query = {**query, "access_token": self.token, "limit": str(limit), "after": after}
+                body["paging"]["next"] = f"{self.base_url}{path}?{urlencode(next_query)}"
+        return ok(body)
+
+
+# Names Meta accepts for business messaging (the onboarding guide's list); anything else is 2804066.
+CAPI_EVENT_NAMES = frozenset(
+    {"Purchase", "LeadSubmitted", "InitiateCheckout", "AddToCart", "ViewContent", "OrderCreated", "OrderShipped",
+     "OrderDelivered", "OrderCanceled", "OrderReturned", "CartAbandoned", "QualifiedLead", "RatingProvided",
+     "ReviewProvided"}
+)  # fmt: skip
 
 
 class FakeClock:

@@ -15,9 +15,11 @@ no data migration for groups, so each host names its own):
 - Campaign admin: the ``campaign``, ``campaignmember`` and ``ad`` model permissions.
 - Operator: ``view_webhookevent`` and ``view_accountevent`` to read the webhook log;
   ``change_webhookevent`` to run "Re-process selected events" (the log itself stays read-only).
+- Marketing: ``view_conversionevent`` for the Conversions API log, ``change_conversionevent`` to send
+  failed events again; ``view_adspend`` for the spend rows.
 - Superusers see and may do all of the above.
 """
 
-from . import campaigns, leads, privacy, templates, webhooks
+from . import campaigns, conversions, leads, privacy, spend, templates, webhooks
 
-__all__ = ["campaigns", "leads", "privacy", "templates", "webhooks"]
+__all__ = ["campaigns", "conversions", "leads", "privacy", "spend", "templates", "webhooks"]

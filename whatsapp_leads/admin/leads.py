@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
@@ -24,6 +25,7 @@ from ..services import assignment
 from ..services.outbound import read_receipts
 from . import privacy, reassign, reply
 from .display import pretty_json, safe_link
+from .export import export_csv
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 
@@ -64,8 +66,30 @@ class LeadAssignmentInline(admin.TabularInline):
         return user.has_perm("whatsapp_leads.view_lead") or user.has_perm("whatsapp_leads.change_lead")
 
 
+# --- ad loop: "Won" asks for the deal value -----------------------------------------------------
+class LeadAdminForm(forms.ModelForm):
+    """Marking a lead won asks for the deal's value: it is Meta's Purchase value and our revenue."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            "deal_value" in self.fields
+            and data.get("status") == Lead.Status.WON
+            and data.get("deal_value") is None
+        ):
+            self.add_error(
+                "deal_value", "A won lead needs its deal value (sent to Meta with the Purchase event)."
+            )
+        return data
+
+
+AD_LOOP_EDITABLE = ("deal_value", "deal_currency")
+# --- end ad loop ------------------------------------------------------------------------------------
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     change_form_template = "whatsapp_leads/admin/lead/change_form.html"
     list_display = (
         "display_name",
@@ -82,6 +106,7 @@ class LeadAdmin(admin.ModelAdmin):
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("owner", admin.RelatedOnlyFieldListFilter),
         "status",
+        "country",  # ad loop
         "created_at",
     )
     date_hierarchy = "created_at"
@@ -89,9 +114,15 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "owner")
     save_on_top = True
     inlines = (LeadAssignmentInline,)
-    actions = ("reassign_leads", "redownload_media", "export_personal_data", "erase_personal_data")
+    actions = (
+        "reassign_leads",
+        "redownload_media",
+        "export_leads",
+        "export_personal_data",
+        "erase_personal_data",
+    )
     fieldsets = (
-        (None, {"fields": ("name", "status", "owner")}),
+        (None, {"fields": ("name", "status", "owner", *AD_LOOP_EDITABLE)}),
         (
             "Contact",
             {
@@ -112,10 +143,11 @@ class LeadAdmin(admin.ModelAdmin):
             "Ad that brought the lead",
             {"fields": ("ad_meta_id", "ad_headline", "campaign", "ad_link", "ctwa_clid")},
         ),
+        ("Where from (UTM, location)", {"fields": ("utm_shown", "country", "location_shown")}),  # ad loop
         ("Timeline", {"fields": ("created_at", "first_message_at", "first_message", "last_message_at")}),
     )
     # Everything but these comes from WhatsApp and is shown, never edited.
-    editable_fields = ("name", "status", "owner")
+    editable_fields = ("name", "status", "owner", *AD_LOOP_EDITABLE)
 
     # --- visibility -------------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lead]:
@@ -148,7 +180,9 @@ class LeadAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
         shown = flatten_fieldsets(self.fieldsets)
-        editable = self.editable_fields if can_see_all_leads(request.user) else ("name", "status")
+        editable = (
+            self.editable_fields if can_see_all_leads(request.user) else ("name", "status", *AD_LOOP_EDITABLE)
+        )
         return tuple(name for name in shown if name not in editable)
 
     # --- saving ---------------------------------------------------------------------------------
@@ -169,6 +203,10 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.action(description="Re-assign to…", permissions=["reassign"])
     def reassign_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
         return reassign.reassign_leads(self, request, queryset)
+
+    @admin.action(description="Export selected as CSV (with UTM and location)", permissions=["view"])
+    def export_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
+        return export_csv(queryset)  # ad loop
 
     @admin.action(description="Re-download failed media", permissions=["change"])
     def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
@@ -235,6 +273,7 @@ class LeadAdmin(admin.ModelAdmin):
                 read_receipts.mark_read_on_open(obj)
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
+            context["conversion_events"] = list(obj.conversion_events.order_by("created_at", "pk"))  # ad loop
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- columns and read-only fields -----------------------------------------------------------
@@ -249,6 +288,14 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Form answers")
     def form_answers(self, obj: Lead) -> str:
         return pretty_json(obj.extra)
+
+    @admin.display(description="UTM and reference")
+    def utm_shown(self, obj: Lead) -> str:
+        return pretty_json(obj.utm)
+
+    @admin.display(description="Location")
+    def location_shown(self, obj: Lead) -> str:
+        return pretty_json(obj.location)
 
     @admin.display(description="Ad id")
     def ad_meta_id(self, obj: Lead) -> str:

@@ -219,6 +219,20 @@ class LeadFilterSet(django_filters.FilterSet):
     owner = OwnerFilter()
     created_after = CreatedAfterFilter()
     created_before = CreatedBeforeFilter()
+    # ad loop: where the lead came from and where it is
+    country = django_filters.CharFilter(
+        method="filter_country", max_length=2, help_text="ISO 3166 country code (IN, AE); any case."
+    )
+    utm_source = django_filters.CharFilter(field_name="utm__utm_source", help_text="The ad URL's utm_source.")
+    utm_medium = django_filters.CharFilter(field_name="utm__utm_medium", help_text="The ad URL's utm_medium.")
+    utm_campaign = django_filters.CharFilter(
+        field_name="utm__utm_campaign", help_text="The ad URL's utm_campaign."
+    )
+    ref = django_filters.CharFilter(
+        method="filter_ref",
+        max_length=40,
+        help_text="Reference code of the first message ([HL-DIWALI]: HL-DIWALI).",
+    )
     ordering = NullsLastOrdering(
         fields=ORDERING_FIELDS,
         help_text="created_at, -created_at (default), last_message_at or -last_message_at; "
@@ -228,6 +242,12 @@ class LeadFilterSet(django_filters.FilterSet):
     class Meta:
         model = Lead
         fields: tuple[str, ...] = ()
+
+    def filter_country(self, qs: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        return qs.filter(country=value.strip().upper()) if value else qs
+
+    def filter_ref(self, qs: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        return qs.filter(utm__ref=value.strip().strip("[]").upper()) if value else qs
 
 
 class Search(SearchFilter):

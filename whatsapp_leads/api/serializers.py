@@ -1,14 +1,15 @@
 """What the API shows of leads, messages, assignments and campaigns, and what it lets people change.
 
 Reading and writing a lead are separate serializers: almost everything on a lead comes from
-WhatsApp and is shown, never edited; ``LeadUpdateSerializer`` takes only name, status and owner,
-refuses any other field by name (a client that sends ``phone`` learns it was not saved), and sends
+WhatsApp and is shown, never edited; ``LeadUpdateSerializer`` takes only name, status, owner and the
+deal's value and currency, refuses any other field by name (a client that sends ``phone`` learns it was not saved), and sends
 a change of owner through ``services.assignment.reassign`` so it is audited and announced exactly
 like a re-assignment in the admin.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.auth import get_user_model
@@ -21,6 +22,7 @@ from ..models import Ad, Campaign, Lead, LeadAssignment, Message
 from ..parsing.safe_text import printable
 from ..permissions import can_reassign_leads
 from ..services import assignment
+from ..services.ad_numbers import AdNumbers
 from ..services.campaign_stats import CampaignNumbers
 
 if TYPE_CHECKING:
@@ -153,6 +155,12 @@ class LeadDetailSerializer(LeadSerializer):
             "first_message_at",
             "marketing_opt_out_at",
             "updated_at",
+            # ad loop
+            "deal_value",
+            "deal_currency",
+            "utm",
+            "country",
+            "location",
         )
         read_only_fields = fields
 
@@ -169,7 +177,11 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = ("name", "status", "owner")
+        fields = ("name", "status", "owner", "deal_value", "deal_currency")  # deal_*: ad loop
+        extra_kwargs = {
+            "deal_value": {"min_value": 0, "help_text": "Value of the sale; sent to Meta with Purchase."},
+            "deal_currency": {"help_text": "ISO 4217 code, e.g. INR; empty: DEAL_CURRENCY."},
+        }
 
     def get_fields(self) -> dict[str, serializers.Field]:
         """Without the right to re-assign, ``owner`` is not a field at all (the browsable API's form
@@ -194,6 +206,11 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def validate_deal_currency(self, value: str) -> str:
+        if value and not (len(value) == 3 and value.isascii() and value.isalpha()):
+            raise serializers.ValidationError("A three-letter ISO 4217 code, e.g. INR.")
+        return value.upper()
+
     def validate_owner(self, owner: Any) -> Any:
         if owner is not None and not get_adapter().is_eligible_owner(owner):
             raise serializers.ValidationError("This user cannot take leads.")
@@ -211,7 +228,7 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
             lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=instance.pk)
             changed = [
                 name
-                for name in ("name", "status")
+                for name in ("name", "status", "deal_value", "deal_currency")
                 if name in validated_data and getattr(lead, name) != validated_data[name]
             ]
             for name in changed:
@@ -289,10 +306,107 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# --- ad loop: spend, cost per lead, revenue, ROAS --------------------------------------------------
+MONEY_HELP = "Decimal string in the ad account's currency; null where undefined (nothing to divide by)."
+
+
+class FiguresSerializer(serializers.Serializer):
+    """Schema of one row of money figures (the campaign's, or one ad's)."""
+
+    spend = serializers.CharField(help_text="Amount spent (decimal string).")
+    leads = serializers.IntegerField()
+    cost_per_lead = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
+    qualified = serializers.IntegerField(help_text="Leads now qualified or won.")
+    won = serializers.IntegerField()
+    cost_per_won = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
+    revenue = serializers.CharField(help_text="Sum of won leads' deal values (decimal string).")
+    roas = serializers.FloatField(allow_null=True, help_text="revenue / spend; null without spend.")
+    impressions = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+    conversations = serializers.IntegerField(help_text="Conversations started, as Meta counts them.")
+
+
+class AdFiguresSerializer(FiguresSerializer):
+    ad_id = serializers.IntegerField(allow_null=True, help_text="Our ad id; null for leads without an ad.")
+    meta_id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class DaySpendSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    spend = serializers.CharField()
+    leads = serializers.IntegerField()
+
+
+class CountryLeadsSerializer(serializers.Serializer):
+    country = serializers.CharField(help_text="ISO 3166 code; empty when unknown.")
+    leads = serializers.IntegerField()
+
+
+class CityLeadsSerializer(CountryLeadsSerializer):
+    city = serializers.CharField()
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.01")))
+
+
+def figures_data(figures: Any) -> dict[str, Any]:
+    return {
+        "spend": _money(figures.spend),
+        "leads": figures.leads,
+        "cost_per_lead": _money(figures.cost_per_lead),
+        "qualified": figures.qualified,
+        "won": figures.won,
+        "cost_per_won": _money(figures.cost_per_won),
+        "revenue": _money(figures.revenue),
+        "roas": None if figures.roas is None else float(figures.roas),
+        "impressions": figures.impressions,
+        "clicks": figures.clicks,
+        "conversations": figures.conversations,
+    }
+
+
+def ad_numbers_data(numbers: AdNumbers) -> dict[str, Any]:
+    """The range's money figures at the top level (``spend``, ``leads``, ``cost_per_lead``...)."""
+    return {
+        "since": numbers.since.isoformat() if numbers.since else None,
+        "until": numbers.until.isoformat() if numbers.until else None,
+        "currency": numbers.currency,
+        **figures_data(numbers.total),
+        "per_ad": [
+            {"ad_id": f.ad_id, "meta_id": f.meta_id, "name": f.name, **figures_data(f)}
+            for f in numbers.per_ad
+        ],
+        "spend_per_day": [
+            {"day": day.isoformat(), "spend": _money(spend), "leads": leads}
+            for day, spend, leads in numbers.per_day
+        ],
+        "by_country": [{"country": c, "leads": n} for c, n in numbers.by_country],
+        "by_city": [{"country": c, "city": city, "leads": n} for c, city, n in numbers.by_city],
+    }
+
+
+# --- end ad loop ------------------------------------------------------------------------------------
+
+
 class NumbersQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(
         required=False, default=30, min_value=1, max_value=366, help_text="Days of leads per day."
     )
+    since = serializers.DateField(
+        required=False,
+        help_text="First day (YYYY-MM-DD, business time zone) of the range; default: all time.",
+    )
+    until = serializers.DateField(
+        required=False, help_text="Last day of the range (inclusive); default: today."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError({"since": "The range starts after it ends (since > until)."})
+        return attrs
 
 
 class DayLeadsSerializer(serializers.Serializer):
@@ -326,6 +440,26 @@ class CampaignNumbersSerializer(serializers.Serializer):
     per_day = DayLeadsSerializer(many=True)
     by_status = StatusLeadsSerializer(many=True)
     per_rep = RepNumbersSerializer(many=True)
+    # ad loop: the range's money figures (FiguresSerializer's fields at the top level)
+    since = serializers.DateField(allow_null=True)
+    until = serializers.DateField(allow_null=True)
+    currency = serializers.CharField(
+        help_text="The ad account's currency; 'mixed' for several, '' without spend."
+    )
+    spend = serializers.CharField()
+    leads = serializers.IntegerField(help_text="Leads created in the range (equals total).")
+    cost_per_lead = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
+    qualified = serializers.IntegerField()
+    cost_per_won = serializers.CharField(allow_null=True, help_text=MONEY_HELP)
+    revenue = serializers.CharField()
+    roas = serializers.FloatField(allow_null=True, help_text="revenue / spend; null without spend.")
+    impressions = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+    conversations = serializers.IntegerField()
+    per_ad = AdFiguresSerializer(many=True)
+    spend_per_day = DaySpendSerializer(many=True, help_text="Spend and leads per day, over the chart's days.")
+    by_country = CountryLeadsSerializer(many=True)
+    by_city = CityLeadsSerializer(many=True)
 
 
 def ratio(value: float | None) -> float | None:

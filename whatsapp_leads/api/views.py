@@ -25,6 +25,7 @@ from rest_framework.serializers import BaseSerializer
 
 from ..models import Campaign, ErasureRecord, Lead, MessageTemplate
 from ..permissions import can_erase_leads, visible_leads
+from ..services.ad_numbers import ad_numbers, chart_range
 from ..services.campaign_stats import campaign_numbers
 from ..services.outbound import templates as outbound_templates
 from ..services.privacy import AlreadyErased, erase_lead
@@ -45,6 +46,7 @@ from .serializers import (
     LeadUpdateSerializer,
     MessageSerializer,
     NumbersQuerySerializer,
+    ad_numbers_data,
     numbers_data,
 )
 
@@ -245,14 +247,30 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         summary="A campaign's numbers",
         filters=False,
         parameters=[NumbersQuerySerializer],
-        responses={200: CampaignNumbersSerializer, **errors(bad_request=invalid("A bad ?days=."))},
+        responses={
+            200: CampaignNumbersSerializer,
+            **errors(bad_request=invalid("A bad ?days=, ?since= or ?until=.")),
+        },
     )
     @action(detail=True, methods=["get"])
     def numbers(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Leads per day (``?days=``, default 30), by status and per rep, and conversion (won / all)."""
+        """Leads per day (``?days=``, default 30), by status and per rep, and conversion (won / all);
+        spend, cost per lead, won, cost per won lead, revenue and ROAS per campaign and per ad over
+        ``?since=``..``?until=`` (default: all time), with spend and leads per day."""
         campaign = self.get_object()
         query = NumbersQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         days = query.validated_data["days"]
-        numbers = campaign_numbers(campaign, days=days, now=timezone.now())
-        return Response(numbers_data(numbers, days=days, time_zone=str(business_time_zone())))
+        since, until = query.validated_data.get("since"), query.validated_data.get("until")
+        now = timezone.now()
+        numbers = campaign_numbers(campaign, days=days, now=now, since=since, until=until)
+        chart_since, chart_until = chart_range(since=since, until=until, days=days, now=now)
+        money = ad_numbers(
+            campaign, since=since, until=until, chart_since=chart_since, chart_until=chart_until
+        )
+        return Response(
+            {
+                **numbers_data(numbers, days=days, time_zone=str(business_time_zone())),
+                **ad_numbers_data(money),
+            }
+        )

@@ -143,6 +143,16 @@ class GraphClient:
         """GET ``/{version}/{path}``; Meta's JSON object, or ``GraphAPIError``."""
         return self._request("GET", self.url(path), params=params)
 
+    def post(
+        self, path: str, *, json: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST a JSON body to ``/{version}/{path}``; Meta's JSON object, or ``GraphAPIError``.
+
+        Retried like a GET (``max_retries``): only use it with retries for calls that are safe to
+        repeat, or build the client with ``max_retries=0`` and retry from an outbox.
+        """
+        return self._request("POST", self.url(path), params=params, json=json)
+
     def paginate(
         self, path: str, *, params: dict[str, Any] | None = None, max_pages: int = 10_000
     ) -> Iterator[list[dict[str, Any]]]:
@@ -203,9 +213,11 @@ class GraphClient:
         self.sleep(pause)
         return pause
 
-    def _attempt(self, method: str, *, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    def _attempt(
+        self, method: str, *, url: str, params: dict[str, Any] | None, json: Any = None
+    ) -> dict[str, Any]:
         try:
-            response = self.session.request(method, url, params=params, timeout=self.timeout)
+            response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
         except requests.RequestException as exc:
             raise GraphAPIError(
                 f"could not reach the Graph API: {redact(str(exc))}", type=type(exc).__name__, retryable=True
@@ -224,14 +236,16 @@ class GraphClient:
             body, http_status=response.status_code, retry_after=usage.regain_seconds or None
         )
 
-    def _request(self, method: str, url: str, *, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _request(
+        self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> dict[str, Any]:
         where = redact(urlsplit(url).path)
         waited = 0.0
         attempt = 0
         while True:
             waited += self._wait_for_quota(waited=waited)
             try:
-                return self._attempt(method, url=url, params=params)
+                return self._attempt(method, url=url, params=params, json=json)
             except GraphAPIError as error:
                 error.attempts = attempt + 1
                 if not error.retryable:

@@ -59,6 +59,12 @@ class Campaign(models.Model):
         "one of these words or phrases (comma- or line-separated, any case, whole words), or matches a "
         "/regular expression/ written between slashes. Empty: the campaign claims no chats.",
     )
+    reference_code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Code in the ad's prefilled first message, e.g. HL-DIWALI for \"[HL-DIWALI] I want a "
+        "loan\"; stored on the lead's utm as 'ref' (and, with no ad, it claims the chat for this campaign).",
+    )
     keyword_priority = models.IntegerField(
         default=0,
         help_text="When the keywords of several campaigns match, the highest priority wins "

@@ -87,6 +87,37 @@ class Lead(models.Model):
         help_text="When the person's data was erased (services.privacy); the row stays, without identity, "
         "so campaign numbers keep counting it.",
     )
+    # --- ad loop: deal value, UTM, location ---------------------------------------------------------
+    deal_value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Value of the sale when won (sent with Meta's Purchase event, counted as revenue).",
+    )
+    deal_currency = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text="ISO 4217 currency of the deal value, e.g. INR (empty: DEAL_CURRENCY).",
+    )
+    utm = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="utm_* and other query parameters of the ad's URL, and the reference code of the first message.",
+    )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        db_index=True,
+        help_text="ISO 3166 country: shared location, else the number's.",
+    )
+    location = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Where the person is: a shared location or a Flow's city, else what the number tells "
+        "(city for landlines, carrier for mobiles); 'source' says which.",
+    )
+    # --- end ad loop ----------------------------------------------------------------------------------
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, help_text="When the lead was created."
     )

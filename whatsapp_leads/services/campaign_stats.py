@@ -16,6 +16,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ..models import Campaign, Lead
+from .ad_numbers import lead_window
 from .routing.hours import business_time_zone, day_bounds
 
 WON = Lead.Status.WON
@@ -76,10 +77,21 @@ def _owner_name(first: str, last: str, username: str | None) -> str:
     return full or username or "Unassigned"
 
 
-def campaign_numbers(campaign: Campaign, *, days: int = 30, now: datetime | None = None) -> CampaignNumbers:
-    """The campaign's numbers at ``now`` (default: the wall clock); leads per day for ``days`` days."""
+def campaign_numbers(
+    campaign: Campaign,
+    *,
+    days: int = 30,
+    now: datetime | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> CampaignNumbers:
+    """The campaign's numbers at ``now`` (default: the wall clock); leads per day for ``days`` days.
+
+    ``since``/``until`` (business days, inclusive) limit the totals, statuses and reps to the leads
+    created in that range; without them every lead counts.
+    """
     now = now or timezone.now()
-    leads = Lead.objects.filter(campaign=campaign).order_by()
+    leads = lead_window(Lead.objects.filter(campaign=campaign).order_by(), since=since, until=until)
     totals = leads.aggregate(total=Count("pk"), won=Count("pk", filter=Q(status=WON)))
     labels = dict(Lead.Status.choices)
     counted = dict(leads.values("status").annotate(n=Count("pk")).values_list("status", "n"))

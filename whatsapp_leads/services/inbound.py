@@ -8,7 +8,7 @@ from django.db.models import Q
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
-from . import assignment, attribution, consent, conversations, kinds, leads
+from . import assignment, attribution, consent, conversations, kinds, leads, utm
 from .outbound import greeting
 from .routing import keywords
 
@@ -65,9 +65,13 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
     attributed = message.referral is not None and attribution.attach_first_touch(
         lead, message.referral, at=message.timestamp
     )
+    if created or attributed or earliest:  # ad loop: UTM of the ad URL, [CODE] of the first message
+        utm.note(
+            lead, referral=message.referral if attributed else None, text=message.text if earliest else ""
+        )
     if created:
-        # A chat without an ad may be claimed by a campaign's keywords ("I need a loan").
-        claim = keywords.claim_organic_lead(lead, text=message.text)
+        # A chat without an ad may be claimed by a campaign's reference code or keywords ("I need a loan").
+        claim = keywords.claim_organic_lead(lead, text=utm.routing_text(lead, message.text))
         assignment.assign_new_lead(lead, reason_prefix=claim.reason if claim else "")
         greeting.greet_new_lead(lead)  # the campaign's welcome, queued to go out on commit
     elif attributed and earliest and lead.campaign_id and _may_reroute(lead):

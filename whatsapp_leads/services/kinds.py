@@ -14,7 +14,7 @@ from django.db import transaction
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import ErrorDetail, InboundMessage
 from ..parsing.enums import MessageType
-from . import flows, media
+from . import flows, location, media
 from .fitting import fit
 from .outbound import contact_request
 
@@ -81,8 +81,10 @@ def after_store(
     """Everything a freshly stored inbound message implies besides the lead and its thread."""
     link_replies(row)
     contact_request.apply_shared_contact(lead, row)  # the answer to our request_contact_info
-    if message.form is not None:
-        flows.apply_form(lead, row, message.form)
+    if message.form is not None and "city" in flows.apply_form(lead, row, message.form):
+        location.note_flow_city(lead)  # ad loop
+    if message.type == MessageType.LOCATION:
+        location.note_shared_location(lead, row.details)  # ad loop
     if row.media_status == Message.MediaStatus.PENDING:
         pk = row.pk
         transaction.on_commit(lambda: media.schedule_download(pk))

@@ -10,6 +10,7 @@ from ..models import Lead
 from ..parsing import Contact, InboundMessage
 from .fitting import exact, fit, fitted
 from .identity import find_and_merge, previous_owner, refresh_identity
+from .location import fill_from_number
 from .phones import to_e164
 
 
@@ -78,6 +79,7 @@ def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
         first_message_at=message.timestamp,
         last_message_at=message.timestamp,
     )
+    fill_from_number(lead)  # ad loop: country, and city or carrier, from the number
     get_adapter().populate_new_lead(lead, message)
     lead.save()
     return lead, True

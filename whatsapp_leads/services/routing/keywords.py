@@ -62,6 +62,19 @@ def claiming_campaign(text: str) -> KeywordClaim | None:
     return None
 
 
+def reference_claim(code: str) -> KeywordClaim | None:
+    """The active campaign whose ``reference_code`` is ``code`` (a prefilled "[HL-DIWALI]"); one query."""
+    if not code:
+        return None
+    campaign = (
+        Campaign.objects.filter(is_active=True, reference_code__iexact=code)
+        .order_by("-keyword_priority", "created_at", "id")
+        .only("id", "name")
+        .first()
+    )
+    return KeywordClaim(campaign=campaign, keyword=f"[{code}]") if campaign else None
+
+
 def claim_organic_lead(lead: Lead, *, text: str) -> KeywordClaim | None:
     """Give a new lead that came without an ad the campaign its first message asks for.
 
@@ -70,7 +83,8 @@ def claim_organic_lead(lead: Lead, *, text: str) -> KeywordClaim | None:
     """
     if lead.campaign_id is not None or lead.referral:
         return None
-    claim = claiming_campaign(text)
+    code = lead.utm.get("ref", "") if isinstance(lead.utm, dict) else ""
+    claim = reference_claim(str(code)) or claiming_campaign(text)
     if claim is not None:
         lead.campaign = claim.campaign
         lead.save(update_fields=["campaign", "updated_at"])

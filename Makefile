@@ -77,6 +77,8 @@ test-postgres: venv
 
 # The REST API against its own OpenAPI schema: gunicorn on a free port over a throwaway SQLite
 # database, schemathesis for about API_CHECK_SECONDS, any failure fails. Needs no service.
+# The coverage phase by default (every boundary value; about 3 minutes); API_CHECK_ARGS="--phases all"
+# adds random fuzzing and stateful runs.
 API_CHECK_SECONDS ?= 90
 API_CHECK_ARGS ?=
 

@@ -15,6 +15,6 @@ no data migration for groups, so each host names its own):
 - Superusers see and may do all of the above.
 """
 
-from . import campaigns, leads, templates, webhooks
+from . import campaigns, inbox, leads, templates, webhooks
 
-__all__ = ["campaigns", "leads", "templates", "webhooks"]
+__all__ = ["campaigns", "inbox", "leads", "templates", "webhooks"]

@@ -15,14 +15,15 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.text import Truncator
 
 from ..conf import app_settings
 from ..models import Lead, LeadAssignment
 from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
-from ..services import assignment
+from ..services import assignment, lead_activity, lead_status
 from ..services.outbound import read_receipts
-from . import reassign, reply
+from . import reassign, reply, workspace
 from .display import pretty_json, safe_link
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
@@ -64,6 +65,26 @@ class LeadAssignmentInline(admin.TabularInline):
         return user.has_perm("whatsapp_leads.view_lead") or user.has_perm("whatsapp_leads.change_lead")
 
 
+class FollowUpFilter(admin.SimpleListFilter):
+    """Leads whose follow-up is due (now or past) or set for later."""
+
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("due", "Due"), ("later", "Later"), ("none", "None set")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        now = timezone.now()
+        if self.value() == "due":
+            return queryset.filter(follow_up_at__lte=now)
+        if self.value() == "later":
+            return queryset.filter(follow_up_at__gt=now)
+        if self.value() == "none":
+            return queryset.filter(follow_up_at__isnull=True)
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     change_form_template = "whatsapp_leads/admin/lead/change_form.html"
@@ -77,8 +98,10 @@ class LeadAdmin(admin.ModelAdmin):
         "created_at",
         "last_message_at",
     )
+    change_list_template = "whatsapp_leads/admin/lead/change_list.html"
     list_display_links = ("display_name", "phone")
     list_filter = (
+        FollowUpFilter,
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("owner", admin.RelatedOnlyFieldListFilter),
         "status",
@@ -89,7 +112,13 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ("campaign", "owner")
     save_on_top = True
     inlines = (LeadAssignmentInline,)
-    actions = ("reassign_leads", "redownload_media")
+    actions = (
+        "mark_contacted",
+        "mark_qualified",
+        "mark_lost",
+        "reassign_leads",
+        "redownload_media",
+    )
     fieldsets = (
         (None, {"fields": ("name", "status", "owner")}),
         (
@@ -151,7 +180,12 @@ class LeadAdmin(admin.ModelAdmin):
 
     # --- saving ---------------------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
-        """A re-assignment goes through the assignment service, so it is audited and announced."""
+        """A re-assignment goes through the assignment service, so it is audited and announced;
+        a status change is recorded with its old and new value."""
+        if change and "status" in form.changed_data:
+            lead_status.record_change(
+                obj, old=form.initial.get("status", ""), new=obj.status, by=request.user
+            )
         if not (change and "owner" in form.changed_data):
             super().save_model(request, obj, form, change)
             return
@@ -167,6 +201,26 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.action(description="Re-assign to…", permissions=["reassign"])
     def reassign_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
         return reassign.reassign_leads(self, request, queryset)
+
+    def _bulk_status(self, request: HttpRequest, queryset: QuerySet[Lead], status: str) -> None:
+        changed = 0
+        for lead in queryset.only("pk", "status"):  # already narrowed to the rows the user may see
+            changed += lead_status.change_status(
+                lead, status=status, by=request.user, source=lead_status.Source.BULK
+            )
+        self.message_user(request, f"{changed} lead(s) marked {Lead.Status(status).label}.")
+
+    @admin.action(description="Mark selected as Contacted", permissions=["change"])
+    def mark_contacted(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        self._bulk_status(request, queryset, Lead.Status.CONTACTED)
+
+    @admin.action(description="Mark selected as Qualified", permissions=["change"])
+    def mark_qualified(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        self._bulk_status(request, queryset, Lead.Status.QUALIFIED)
+
+    @admin.action(description="Mark selected as Lost", permissions=["change"])
+    def mark_lost(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        self._bulk_status(request, queryset, Lead.Status.LOST)
 
     @admin.action(description="Re-download failed media", permissions=["change"])
     def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
@@ -190,7 +244,29 @@ class LeadAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.resend_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_resend",
         )
-        return [media, send, resend, *super().get_urls()]
+        work = [
+            path(
+                f"<int:lead_pk>/{route}/",
+                self.admin_site.admin_view(view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_{name}",
+            )
+            for route, view, name in (
+                ("status", self.status_view, "status"),
+                ("notes", self.note_view, "note"),
+                ("follow-up", self.follow_up_view, "follow_up"),
+            )
+        ]
+        return [media, send, resend, *work, *super().get_urls()]
+
+    # --- the work panel: quick status, notes, follow-up (admin/workspace.py) ----------------------
+    def status_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return workspace.status_view(self, request, lead_pk)
+
+    def note_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return workspace.note_view(self, request, lead_pk)
+
+    def follow_up_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return workspace.follow_up_view(self, request, lead_pk)
 
     # --- sending: the reply box (admin/reply.py) ------------------------------------------------
     def send_view(self, request: HttpRequest, lead_pk: int) -> Any:
@@ -220,6 +296,12 @@ class LeadAdmin(admin.ModelAdmin):
             context["reply_form_id"] = reply.FORM_ID
             if app_settings.MARK_READ_ON_OPEN and obj.owner_id == request.user.pk:
                 read_receipts.mark_read_on_open(obj)
+            lead_activity.mark_read(obj, user=request.user)
+            context.update(
+                workspace.panel_context(
+                    obj, site=self.admin_site.name, may_change=self.has_change_permission(request, obj)
+                )
+            )
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,9 +1,10 @@
 from .campaigns import Ad, AdSet, Campaign, CampaignMember
 from .conversations import Conversation, Message, StatusUpdate
 from .history import LeadHistory
-from .leads import Lead, LeadAssignment
+from .leads import Inbox, Lead, LeadAssignment
 from .templates import MessageTemplate, SendRateWindow
 from .webhooks import AccountEvent, WebhookEvent
+from .workspace import LeadNote, LeadStatusChange
 
 __all__ = [
     "AccountEvent",
@@ -12,9 +13,12 @@ __all__ = [
     "Campaign",
     "CampaignMember",
     "Conversation",
+    "Inbox",
     "Lead",
     "LeadAssignment",
     "LeadHistory",
+    "LeadNote",
+    "LeadStatusChange",
     "Message",
     "MessageTemplate",
     "SendRateWindow",

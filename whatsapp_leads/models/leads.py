@@ -80,6 +80,33 @@ class Lead(models.Model):
     )
     marketing_opt_out = models.BooleanField(default=False, help_text="The user stopped marketing messages.")
     marketing_opt_out_at = models.DateTimeField(null=True, blank=True, help_text="When consent last changed.")
+    # --- the sales workspace: what the inbox sorts and shows, kept current by services/lead_activity
+    awaiting_reply_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Meta's time of the earliest inbound message nobody has answered yet; empty when "
+        "we spoke last (automatic greetings do not count as an answer).",
+    )
+    unread_count = models.PositiveIntegerField(
+        default=0, help_text="Inbound messages since the owner last opened the lead."
+    )
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the latest message either way (inbound or outbound)."
+    )
+    last_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of our latest answer written by a person (not a greeting)."
+    )
+    last_message_preview = models.CharField(
+        max_length=200, blank=True, help_text="The start of the latest message's readable text."
+    )
+    last_message_direction = models.CharField(
+        max_length=8, blank=True, help_text="Who sent the latest message: inbound or outbound."
+    )
+    follow_up_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When to get back to the lead; empty for none."
+    )
+    follow_up_note = models.CharField(max_length=255, blank=True, help_text="What the follow-up is for.")
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, help_text="When the lead was created."
     )
@@ -99,7 +126,11 @@ class Lead(models.Model):
                 condition=Q(user_id__isnull=False) | Q(wa_id__isnull=False), name="wl_lead_has_identity"
             ),
         ]
-        indexes = [models.Index(fields=["owner", "status"], name="wl_lead_owner_status")]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="wl_lead_owner_status"),
+            models.Index(fields=["owner", "awaiting_reply_since"], name="wl_lead_owner_awaiting"),
+            models.Index(fields=["owner", "-last_activity_at"], name="wl_lead_owner_activity"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.phone or self.user_id or self.wa_id or f"Lead #{self.pk}"
@@ -154,3 +185,13 @@ class LeadAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead} -> {self.owner} ({self.reason})"
+
+
+class Inbox(Lead):
+    """The rep's inbox in the admin (``/admin/whatsapp_leads/inbox/``): the same rows as leads."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "inbox"
+        verbose_name_plural = "Inbox"
+        default_permissions = ()

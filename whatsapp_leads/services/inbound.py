@@ -8,7 +8,7 @@ from django.db.models import Q
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
-from . import assignment, attribution, conversations, kinds, leads
+from . import assignment, attribution, conversations, kinds, lead_activity, leads
 from .outbound import greeting
 from .routing import keywords
 
@@ -58,6 +58,7 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
     kinds.after_store(lead, stored, message, event=event)
 
     fields, earliest = _note_timing(lead, message, created=created)
+    fields += lead_activity.note_inbound(lead, stored)
     if fields:
         lead.save(update_fields=[*fields, "updated_at"])
 

@@ -204,7 +204,9 @@ class LeadAdmin(admin.ModelAdmin):
 
     def _bulk_status(self, request: HttpRequest, queryset: QuerySet[Lead], status: str) -> None:
         changed = 0
-        for lead in queryset.only("pk", "status"):  # already narrowed to the rows the user may see
+        for lead in queryset.select_related(None).only(
+            "pk", "status"
+        ):  # narrowed to the rows the user may see
             changed += lead_status.change_status(
                 lead, status=status, by=request.user, source=lead_status.Source.BULK
             )

@@ -21,7 +21,7 @@ from django.utils.text import Truncator
 from ..conf import app_settings
 from ..models import Lead, LeadAssignment
 from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
-from ..services import assignment, lead_activity, lead_status
+from ..services import assignment, lead_activity, lead_search, lead_status
 from ..services.outbound import read_receipts
 from . import reassign, reply, workspace
 from .display import pretty_json, safe_link
@@ -166,6 +166,12 @@ class LeadAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Leads are made by WhatsApp messages; a hand-made one would have no identity or thread.
         return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Lead], search_term: str
+    ) -> tuple[QuerySet[Lead], bool]:
+        """A phone number in any format, a name, or words from the messages (services/lead_search)."""
+        return lead_search.search_leads(queryset, search_term), False
 
     def get_list_filter(self, request: HttpRequest) -> tuple:
         if can_see_all_leads(request.user):

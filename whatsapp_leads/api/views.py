@@ -28,7 +28,7 @@ from ..services.campaign_stats import campaign_numbers
 from ..services.outbound import templates as outbound_templates
 from ..services.routing.hours import business_time_zone
 from . import queries, sending
-from .filters import LeadFilterSet, Search
+from .filters import LeadFilterSet, LeadSearch, Search
 from .openapi import LeadFilterError, errors, invalid
 from .pagination import Pagination
 from .permissions import ModelPermissions, check_may_reassign
@@ -87,7 +87,7 @@ class LeadViewSet(
 
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
-    filter_backends = (DjangoFilterBackend, Search)
+    filter_backends = (DjangoFilterBackend, LeadSearch)
     filterset_class = LeadFilterSet
     search_fields = ("phone", "name", "wa_id", "user_id")
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.

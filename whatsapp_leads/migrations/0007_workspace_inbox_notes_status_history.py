@@ -7,6 +7,23 @@ from django.db import migrations, models
 from django.db.models import Exists, F, OuterRef
 
 
+FTS_INDEX = "wl_message_text_fts"
+
+
+def create_text_index(apps, schema_editor):
+    """Full-text index of message text for the lead search (PostgreSQL only; SQLite uses LIKE)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {FTS_INDEX} ON whatsapp_leads_message "
+            "USING gin (to_tsvector('simple'::regconfig, text))"
+        )
+
+
+def drop_text_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {FTS_INDEX}")
+
+
 def backfill_activity(apps, schema_editor):
     """Leads stored before the inbox: latest activity from the latest inbound message, and a new
     lead nobody has answered yet is awaiting a reply since its first message."""
@@ -146,4 +163,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['lead', 'created_at'], name='wl_status_change_lead_at'),
         ),
         migrations.RunPython(backfill_activity, migrations.RunPython.noop),
+        migrations.RunPython(create_text_index, drop_text_index),
     ]

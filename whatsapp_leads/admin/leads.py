@@ -12,8 +12,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -21,7 +22,7 @@ from django.utils.text import Truncator
 from ..conf import app_settings
 from ..models import Lead, LeadAssignment
 from ..permissions import can_reassign_leads, can_see_all_leads, visible_leads
-from ..services import assignment, lead_activity, lead_search, lead_status
+from ..services import assignment, lead_activity, lead_export, lead_search, lead_status
 from ..services.outbound import read_receipts
 from . import reassign, reply, workspace
 from .display import pretty_json, safe_link
@@ -85,6 +86,12 @@ class FollowUpFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _csv_response(leads: QuerySet[Lead]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lead_export.csv_lines(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{timezone.now():%Y%m%d-%H%M}.csv"'
+    return response
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     change_form_template = "whatsapp_leads/admin/lead/change_form.html"
@@ -117,6 +124,7 @@ class LeadAdmin(admin.ModelAdmin):
         "mark_qualified",
         "mark_lost",
         "reassign_leads",
+        "export_csv",
         "redownload_media",
     )
     fieldsets = (
@@ -230,6 +238,25 @@ class LeadAdmin(admin.ModelAdmin):
     def mark_lost(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
         self._bulk_status(request, queryset, Lead.Status.LOST)
 
+    # --- export: managers, the selection (action) or the filtered list (export/ view) -------------
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return can_see_all_leads(request.user) and self.has_view_permission(request)
+
+    @admin.action(description="Export selected as CSV", permissions=["export"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Lead]) -> StreamingHttpResponse:
+        return _csv_response(queryset)
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """The whole filtered list (the change list's filters and search in the query string)."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        return _csv_response(changelist.get_queryset(request))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        extra = {"may_export": self.has_export_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)
+
     @admin.action(description="Re-download failed media", permissions=["change"])
     def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
         return redownload_failed_media(self, request, queryset)
@@ -264,7 +291,12 @@ class LeadAdmin(admin.ModelAdmin):
                 ("follow-up", self.follow_up_view, "follow_up"),
             )
         ]
-        return [media, send, resend, *work, *super().get_urls()]
+        export = path(
+            "export/",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_export",
+        )
+        return [media, send, resend, *work, export, *super().get_urls()]
 
     # --- the work panel: quick status, notes, follow-up (admin/workspace.py) ----------------------
     def status_view(self, request: HttpRequest, lead_pk: int) -> Any:

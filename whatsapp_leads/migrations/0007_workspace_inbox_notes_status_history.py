@@ -118,6 +118,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='lead',
+            name='first_reply_at',
+            field=models.DateTimeField(blank=True, help_text='Time of our first answer written by a person (first response time = this - first_message_at).', null=True),
+        ),
+        migrations.AddField(
+            model_name='lead',
             name='last_reply_at',
             field=models.DateTimeField(blank=True, help_text='Time of our latest answer written by a person (not a greeting).', null=True),
         ),

@@ -94,6 +94,11 @@ class Lead(models.Model):
     last_activity_at = models.DateTimeField(
         null=True, blank=True, help_text="Time of the latest message either way (inbound or outbound)."
     )
+    first_reply_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Time of our first answer written by a person (first response time = this - first_message_at).",
+    )
     last_reply_at = models.DateTimeField(
         null=True, blank=True, help_text="Time of our latest answer written by a person (not a greeting)."
     )

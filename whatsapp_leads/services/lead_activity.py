@@ -46,6 +46,9 @@ def note_outbound(lead: Lead, message: Message) -> list[str]:
     if message.origin in AUTOMATIC_ORIGINS:
         return fields
     at = message.timestamp
+    if lead.first_reply_at is None or at < lead.first_reply_at:
+        lead.first_reply_at = at
+        fields.append("first_reply_at")
     if lead.last_reply_at is None or at > lead.last_reply_at:
         lead.last_reply_at = at
         fields.append("last_reply_at")

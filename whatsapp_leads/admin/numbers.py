@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from ..models import Campaign
+from ..permissions import sees_every_campaign
 from ..services.campaign_stats import CampaignNumbers, campaign_numbers
 from ..services.outbound.entry_points import free_entry_points
 from ..services.routing.hours import business_time_zone
@@ -60,12 +61,16 @@ def _rows(numbers: CampaignNumbers) -> dict[str, Any]:
 
 def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """GET only; whoever may view the campaign may see its numbers."""
+    if not model_admin.has_view_or_change_permission(request):
+        raise PermissionDenied
     campaign: Campaign | None = model_admin.get_object(request, object_id)
     if campaign is None:
         raise Http404("No such campaign.")
     if not model_admin.has_view_or_change_permission(request, campaign):
         raise PermissionDenied
-    numbers = campaign_numbers(campaign, days=DAYS, now=timezone.now())
+    # A rep (sees only own leads) sees a campaign they belong to through their own leads only.
+    only = None if sees_every_campaign(request.user) else request.user
+    numbers = campaign_numbers(campaign, days=DAYS, now=timezone.now(), owner=only)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": Campaign._meta,
@@ -76,7 +81,8 @@ def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         "conversion": percent(numbers.conversion),
         "days": DAYS,
         "time_zone": str(business_time_zone()),
-        "entry_points": free_entry_points(campaign, now=timezone.now()),
+        "entry_points": free_entry_points(campaign, now=timezone.now(), owner=only),
+        "only_own": only is not None,
         **_rows(numbers),
     }
     return TemplateResponse(request, "whatsapp_leads/admin/campaign/numbers.html", context)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -76,10 +77,17 @@ def _owner_name(first: str, last: str, username: str | None) -> str:
     return full or username or "Unassigned"
 
 
-def campaign_numbers(campaign: Campaign, *, days: int = 30, now: datetime | None = None) -> CampaignNumbers:
-    """The campaign's numbers at ``now`` (default: the wall clock); leads per day for ``days`` days."""
+def campaign_numbers(
+    campaign: Campaign, *, days: int = 30, now: datetime | None = None, owner: Any = None
+) -> CampaignNumbers:
+    """The campaign's numbers at ``now`` (default: the wall clock); leads per day for ``days`` days.
+
+    ``owner``: count only that person's leads (what a rep may see of a campaign they belong to).
+    """
     now = now or timezone.now()
     leads = Lead.objects.filter(campaign=campaign).order_by()
+    if owner is not None:
+        leads = leads.filter(owner=owner)
     totals = leads.aggregate(total=Count("pk"), won=Count("pk", filter=Q(status=WON)))
     labels = dict(Lead.Status.choices)
     counted = dict(leads.values("status").annotate(n=Count("pk")).values_list("status", "n"))

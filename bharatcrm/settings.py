@@ -176,6 +176,8 @@ WHATSAPP_LEADS = {
     "BUSINESS_ACCOUNT_ID": env("WHATSAPP_BUSINESS_ACCOUNT_ID", default=""),
     "SEND_RATE_PER_NUMBER": env.int("WHATSAPP_SEND_RATE_PER_NUMBER", default=80),
     "MARK_READ_ON_OPEN": env.bool("WHATSAPP_MARK_READ_ON_OPEN", default=False),
+    "NOTIFY_OWNER_BY_EMAIL": env.bool("WHATSAPP_NOTIFY_OWNER_BY_EMAIL", default=False),
+    "ADMIN_ORIGIN": env.str("WHATSAPP_ADMIN_ORIGIN", default=""),
 }
 # Graph API address and versions: set only when the environment says so, so the app's defaults
 # (whatsapp_leads.conf) are written in one place. The Cloud and Marketing API versions fall back

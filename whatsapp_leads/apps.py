@@ -8,3 +8,7 @@ class WhatsAppLeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
+        from .services.notifications import on_lead_assigned
+        from .signals import lead_assigned
+
+        lead_assigned.connect(on_lead_assigned, dispatch_uid="whatsapp_leads.email_new_owner")

@@ -160,3 +160,13 @@ def test_lead_page_queries_do_not_grow_with_messages_notes_or_changes(rep):
     with CaptureQueriesContext(connection) as many:
         client.get(url("change", lead))
     assert len(many) == len(few)
+
+
+def test_a_reps_owner_field_and_assignment_history_never_link_to_user_pages(rep, manager):
+    from whatsapp_leads.services import assignment
+
+    lead = lead_who_wrote(owner=None)
+    assignment.reassign(lead, owner=rep, by=manager)
+    html = logged_in(rep).get(url("change", lead)).content.decode()
+    assert "/admin/auth/user/" not in html
+    assert "Asha Verma" in html  # the owner, by name

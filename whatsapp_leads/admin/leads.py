@@ -33,6 +33,13 @@ from .transcript import build_transcript
 HISTORY_LIMIT = 200
 
 
+def person(user: Any) -> str:
+    """A user's name as plain text (``-`` for nobody)."""
+    if user is None:
+        return "-"
+    return (user.get_full_name() or "").strip() or user.get_username()
+
+
 class LeadAssignmentInline(admin.TabularInline):
     """The audit trail behind ``Lead.owner``: read-only, newest first."""
 
@@ -40,7 +47,15 @@ class LeadAssignmentInline(admin.TabularInline):
     fk_name = "lead"
     verbose_name = "assignment"
     verbose_name_plural = "Assignment history"
-    fields = ("created_at", "owner", "previous_owner", "reason", "campaign", "assigned_by")
+    # Names, not links: a rep must never be sent to a user or campaign page they may not open.
+    fields = (
+        "created_at",
+        "owner_name",
+        "previous_owner_name",
+        "reason",
+        "campaign_name",
+        "assigned_by_name",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -50,6 +65,22 @@ class LeadAssignmentInline(admin.TabularInline):
         return (
             super().get_queryset(request).select_related("owner", "previous_owner", "campaign", "assigned_by")
         )
+
+    @admin.display(description="Owner")
+    def owner_name(self, obj: LeadAssignment) -> str:
+        return person(obj.owner)
+
+    @admin.display(description="Previous owner")
+    def previous_owner_name(self, obj: LeadAssignment) -> str:
+        return person(obj.previous_owner)
+
+    @admin.display(description="Campaign")
+    def campaign_name(self, obj: LeadAssignment) -> str:
+        return str(obj.campaign) if obj.campaign is not None else "-"
+
+    @admin.display(description="Assigned by")
+    def assigned_by_name(self, obj: LeadAssignment) -> str:
+        return person(obj.assigned_by)
 
     def has_add_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
         return False
@@ -187,8 +218,20 @@ class LeadAdmin(admin.ModelAdmin):
         # A rep's list holds only their own leads: an owner filter would offer nothing but them.
         return tuple(f for f in self.list_filter if not (isinstance(f, tuple) and f[0] == "owner"))
 
+    def get_fieldsets(self, request: HttpRequest, obj: Lead | None = None) -> Any:
+        if can_reassign_leads(request.user):
+            return self.fieldsets
+        # Whoever cannot re-assign sees the owner's name, never a link to a user page.
+        return tuple(
+            (
+                name,
+                {**options, "fields": tuple("owner_name" if f == "owner" else f for f in options["fields"])},
+            )
+            for name, options in self.fieldsets
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
-        shown = flatten_fieldsets(self.fieldsets)
+        shown = flatten_fieldsets(self.get_fieldsets(request, obj))
         editable = self.editable_fields if can_see_all_leads(request.user) else ("name", "status")
         return tuple(name for name in shown if name not in editable)
 
@@ -347,6 +390,10 @@ class LeadAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- columns and read-only fields -----------------------------------------------------------
+    @admin.display(description="Owner")
+    def owner_name(self, obj: Lead) -> str:
+        return person(obj.owner)
+
     @admin.display(description="Name", ordering="name")
     def display_name(self, obj: Lead) -> str:
         return obj.name or "(no name)"

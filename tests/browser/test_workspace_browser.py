@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from tests.support.delivery import deliver
 from tests.support.factories import ConversationFactory, LeadFactory, MessageFactory
-from tests.support.outbound import cloud  # noqa: F401  (the fake Cloud API fixture)
 from tests.support.people import staff
 from whatsapp_leads.models import Lead, LeadNote, Message
 from whatsapp_leads.providers.meta.simulation import PHONE_NUMBER_ID, inbound, status_update

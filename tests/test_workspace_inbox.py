@@ -226,3 +226,18 @@ def test_inbox_queries_do_not_grow_with_rows(rep, url_name):
     with CaptureQueriesContext(connection) as many:
         client.get(reverse(url_name))
     assert len(many) == len(few)
+
+
+def test_lead_list_queries_do_not_grow_with_rows(rep):
+    client = logged_in(rep)
+    url = reverse("admin:whatsapp_leads_lead_changelist")
+    for _ in range(3):
+        waiting(rep, minutes=1, name="x", campaign=CampaignFactory())
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(30):
+        waiting(rep, minutes=1, name="y", campaign=CampaignFactory())
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)

@@ -112,7 +112,8 @@ class CampaignAdmin(admin.ModelAdmin):
         own: dict[str, Any] = {}
         if not sees_every_campaign(request.user):
             # A rep: the campaigns they belong to, counting only their own leads.
-            member = CampaignMember.objects.filter(campaign=OuterRef("pk"), user=request.user)
+            me: Any = request.user
+            member = CampaignMember.objects.filter(campaign=OuterRef("pk"), user=me)
             campaigns = campaigns.filter(Exists(member))
             own = {"owner": request.user}
         return campaigns.select_related(

@@ -83,7 +83,7 @@ def inbox_leads(user: Any, choice: InboxChoice, *, now: datetime) -> QuerySet[Le
     """The rows of one tab, in inbox order, within what ``user`` may see."""
     leads = visible_leads(user, queryset=Lead.objects.select_related("campaign", "ad", "owner"))
     if choice.scope == MINE:
-        leads = leads.filter(owner=user)
+        leads = leads.filter(owner_id=user.pk)
     elif choice.scope == UNASSIGNED:
         leads = leads.filter(owner__isnull=True)
     if choice.view == AWAITING:
@@ -175,7 +175,7 @@ class InboxAdmin(admin.ModelAdmin):
         shown = list(leads[start : start + PAGE_SIZE + 1])
         more = len(shown) > PAGE_SIZE
         site = self.admin_site.name
-        mine = visible_leads(request.user).filter(owner=request.user)
+        mine = visible_leads(request.user).filter(owner_id=request.user.pk)
         unread = mine.aggregate(total=Sum("unread_count"))["total"] or 0
         return {
             "rows": [row_for(lead, now=now, site=site) for lead in shown[:PAGE_SIZE]],

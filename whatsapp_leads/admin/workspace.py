@@ -153,7 +153,7 @@ def note_view(model_admin: Any, request: HttpRequest, lead_pk: int) -> HttpRespo
     if not text:
         messages.error(request, "Type the note before pressing Add note.")
     else:
-        LeadNote.objects.create(lead=lead, author=request.user, text=text[:10000])
+        LeadNote.objects.create(lead=lead, author_id=request.user.pk, text=text[:10000])
         messages.success(request, "Note added.")
     return _back(model_admin, lead, "wl-notes")
 

@@ -251,7 +251,9 @@ class LeadSearch(Search):
     """``?search=`` on leads: a phone number in any format, a name, or words from the messages
     (``services.lead_search``, the admin's search too)."""
 
-    def filter_queryset(self, request: Request, queryset: QuerySet[_M], view: Any) -> QuerySet[_M]:
+    def filter_queryset(self, request: Request, queryset: QuerySet[_M, _R], view: Any) -> QuerySet[_M, _R]:
         self.get_search_terms(request)  # refuses a NUL character with a 400
         text = request.query_params.get(self.search_param, "")
-        return lead_search.search_leads(queryset, text) if text.strip() else queryset  # type: ignore[arg-type,return-value]
+        if not text.strip():
+            return queryset
+        return lead_search.search_leads(queryset, text)  # type: ignore[arg-type,return-value]  # leads only

@@ -59,7 +59,7 @@ def row_of(lead: Lead) -> list[str]:
     return [
         str(lead.pk), _safe(lead.name), lead.phone, lead.wa_id or "", _safe(lead.email), _safe(lead.city),
         lead.status, _safe(owner), _safe(lead.campaign.name if lead.campaign else ""),
-        lead.campaign.meta_id if lead.campaign else "", lead.ad.meta_id if lead.ad else lead.source_ad_id,
+        (lead.campaign.meta_id or "") if lead.campaign else "", lead.ad.meta_id if lead.ad else lead.source_ad_id,
         _safe(lead.ad.name if lead.ad else ""), _when(lead.created_at), _when(lead.first_message_at),
         _safe(lead.first_message), _when(lead.last_message_at), _when(lead.first_reply_at), response,
         _when(lead.follow_up_at), _safe(lead.follow_up_note),

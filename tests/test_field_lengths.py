@@ -53,6 +53,8 @@ NOT_FROM_WEBHOOKS = {
     (LeadHistory, "previous"),  # a former value of a column already fitted to at most this length
     (Lead, "email"),  # only from a Flow form, validated there (an invalid answer is reported)
     (Lead, "city"),  # only from a Flow form mapped by FLOW_FIELD_MAP (tests/test_flows.py)
+    (Lead, "last_message_direction"),  # inbound or outbound: ours
+    (Lead, "follow_up_note"),  # typed by a rep
     (Conversation, "provider"),  # the PROVIDERS name of the parser, not a payload value
     (Message, "direction"),
     (Message, "origin"),  # who sent an outbound message: ours

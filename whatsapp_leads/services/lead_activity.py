@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Lead, Message
+from .fitting import fit
 
-PREVIEW_CHARS = 200
 # Outbound messages nobody wrote by hand: they do not answer the lead.
 AUTOMATIC_ORIGINS = frozenset({"greeting"})
 
@@ -22,7 +22,9 @@ def _note_latest(lead: Lead, message: Message) -> list[str]:
     if lead.last_activity_at is not None and at < lead.last_activity_at:
         return []  # a late, older message: the latest one stays the latest
     lead.last_activity_at = at
-    lead.last_message_preview = " ".join((message.text or f"[{message.type}]").split())[:PREVIEW_CHARS]
+    lead.last_message_preview = fit(
+        Lead, "last_message_preview", " ".join((message.text or f"[{message.type}]").split())
+    )
     lead.last_message_direction = message.direction
     return ["last_activity_at", "last_message_preview", "last_message_direction"]
 

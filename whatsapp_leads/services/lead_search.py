@@ -66,7 +66,12 @@ def search_leads(queryset: QuerySet[Lead], text: str) -> QuerySet[Lead]:
     digits = phone_digits(text)
     if digits:
         return queryset.filter(Q(phone__contains=digits) | Q(wa_id__contains=digits))
-    writers = messages_with_words(text).values("conversation__lead_id")
+    # Only the messages of leads in ``queryset``: a rep's search reads their own threads, not all.
+    writers = (
+        messages_with_words(text)
+        .filter(conversation__lead__in=queryset.order_by().values("pk"))
+        .values("conversation__lead_id")
+    )
     return queryset.filter(
         Q(name__icontains=text)
         | Q(email__icontains=text)

@@ -180,7 +180,10 @@ def measure(world: dict[str, Any], *, repeat: int) -> dict[str, Any]:
     figures["search_words_ms"], figures["search_words_queries"] = result["median_ms"], result["queries"]
     rare = reverse("admin:whatsapp_leads_lead_changelist") + f"?q=ref+{world['lead_conversation']}"
     result = timed(f"search {rare}", lambda: client.get(rare), repeat=repeat)
-    figures["search_rare_word_ms"], figures["search_rare_word_queries"] = result["median_ms"], result["queries"]
+    figures["search_rare_word_ms"], figures["search_rare_word_queries"] = (
+        result["median_ms"],
+        result["queries"],
+    )
     phone = reverse("admin:whatsapp_leads_lead_changelist") + "?q=00000-12340"
     result = timed(f"search {phone}", lambda: client.get(phone), repeat=repeat)
     figures["search_phone_ms"], figures["search_phone_queries"] = result["median_ms"], result["queries"]

@@ -129,7 +129,7 @@ class CampaignAdmin(admin.ModelAdmin):
         fixed = obj.routing_strategy == Campaign.Strategy.FIXED and obj.fixed_owner_id is not None
         if obj.n_active_members or fixed:
             return str(obj.n_active_members)
-        return format_html('<span class="wl-needs-team" style="color:#ba2121">0: needs a team</span>')
+        return format_html('<span class="wl-needs-team" style="color:#ba2121">{}</span>', "0: needs a team")
 
     @admin.display(description="Leads", ordering="n_leads")
     def leads(self, obj: WithAnnotations[Campaign, CampaignCounts]) -> str:

@@ -62,7 +62,8 @@ def _answers(message: Message) -> tuple[tuple[str, str], ...]:
 
 def _order_lines(details: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     """(product id, quantity, unit price with currency) per ordered item."""
-    items = details.get("items") if isinstance(details.get("items"), list) else []
+    found = details.get("items")
+    items: list[Any] = found if isinstance(found, list) else []
     return tuple(
         (
             printable_text(str(item.get("product_id", ""))),

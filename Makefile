@@ -106,6 +106,7 @@ bench: venv
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.campaign_stats --database-url $(BENCH_DATABASE_URL)_stats
 	$(PY) -m bench.sending --database-url $(BENCH_DATABASE_URL)_send --redis-url $(BENCH_REDIS_URL)
+	$(PY) -m bench.admin_pages --database-url $(BENCH_DATABASE_URL)_admin
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .mypy_cache .nox .coverage .coverage.* htmlcov

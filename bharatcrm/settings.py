@@ -183,6 +183,8 @@ WHATSAPP_LEADS = {
     # Conversions API (ad loop): the dataset (empty: looked up for the WABA), and Meta's test-events code (staging only).
     "META_DATASET_ID": env("META_DATASET_ID", default=""),
     "META_TEST_EVENT_CODE": env("META_TEST_EVENT_CODE", default=""),
+    "NOTIFY_OWNER_BY_EMAIL": env.bool("WHATSAPP_NOTIFY_OWNER_BY_EMAIL", default=False),
+    "ADMIN_ORIGIN": env.str("WHATSAPP_ADMIN_ORIGIN", default=""),
 }
 # Twilio as a second provider: enabled when TWILIO_AUTH_TOKEN is set (webhook /whatsapp/webhook/twilio/).
 if env.list("TWILIO_AUTH_TOKEN", default=[]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 from typing import Any
@@ -42,6 +43,10 @@ def _missing_service(item: pytest.Item) -> str | None:
         and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
     ):
         return "needs PostgreSQL: run with DATABASE_URL=postgres://... (make test does when it is reachable)"
+    if item.get_closest_marker("browser") and not (
+        os.path.exists("/usr/bin/chromium") and importlib.util.find_spec("playwright") is not None
+    ):
+        return "needs Playwright and Debian's Chromium at /usr/bin/chromium (.ci/run installs it)"
     if item.get_closest_marker("redis") and not redis_reachable():
         return f"needs Redis at {REDIS_URL} (set TEST_REDIS_URL)"
     return None

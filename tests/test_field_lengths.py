@@ -55,6 +55,9 @@ NOT_FROM_WEBHOOKS = {
     (Lead, "city"),  # only from a Flow form mapped by FLOW_FIELD_MAP (tests/test_flows.py), or phonenumbers
     (Lead, "country"),  # ad loop: phonenumbers' region code of the number, two letters
     (Lead, "deal_currency"),  # ad loop: typed by staff
+    (Lead, "city"),  # only from a Flow form mapped by FLOW_FIELD_MAP (tests/test_flows.py)
+    (Lead, "last_message_direction"),  # inbound or outbound: ours
+    (Lead, "follow_up_note"),  # typed by a rep
     (Conversation, "provider"),  # the PROVIDERS name of the parser, not a payload value
     (Message, "direction"),
     (Message, "origin"),  # who sent an outbound message: ours

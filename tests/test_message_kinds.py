@@ -318,7 +318,10 @@ def test_order_stores_catalog_items_and_totals():
         {"product_id": "nqryix03ez", "quantity": "1", "unit_price": "1200", "currency": "INR"},
     ]
     assert row.details["totals"] == {"INR": "2198.00"}
-    assert row.text == "[Order] 2 item(s) · 2198.00 INR · Please deliver by Friday"
+    assert (
+        row.text
+        == "[Order] 2 item(s): 2 × di9ozbzfi4 at 499.00 INR, 1 × nqryix03ez at 1200 INR · 2198.00 INR · Please deliver by Friday"
+    )
 
 
 def test_request_welcome_opens_a_lead_with_the_ad_referral():

@@ -90,7 +90,7 @@ def test_every_kind_reads_as_a_line_a_person_understands(page):
         "Unsubscribe",
         "Reacted 👍",
         "Removed a reaction",
-        "[Order] 2 item(s) · 2198.00 INR · Please deliver by Friday",
+        "[Order] 2 item(s): 2 × di9ozbzfi4 at 499.00 INR, 1 × nqryix03ez at 1200 INR · 2198.00 INR · Please deliver by Friday",
         "[Opened the chat]",
         "[Unsupported message: poll_creation] Message type unknown (131051)",
         "[revoke]",
@@ -150,3 +150,22 @@ def test_form_answers_and_file_names_are_escaped(settings):
 
     assert "<dd>&lt;img src=x onerror=alert(1)&gt;</dd>" in page
     assert "<img src=x onerror" not in page
+
+
+def test_an_order_shows_its_items_in_the_transcript(superuser):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.support.factories import ConversationFactory, MessageFactory
+
+    details = {
+        "items": [{"product_id": "di9ozbzfi4", "quantity": "2", "unit_price": "499.00", "currency": "INR"}]
+    }
+    message = MessageFactory(
+        conversation=ConversationFactory(), type="order", text="[Order]", details=details
+    )
+    client = Client()
+    client.force_login(superuser)
+    page = client.get(reverse("admin:whatsapp_leads_lead_change", args=[message.conversation.lead_id]))
+    html = page.content.decode()
+    assert "<td>di9ozbzfi4</td><td>2</td><td>499.00 INR</td>" in html

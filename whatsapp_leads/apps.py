@@ -15,3 +15,7 @@ class WhatsAppLeadsConfig(AppConfig):
 
         # Conversions API stage trigger: records (after commit) the events a lead's new state earns.
         post_save.connect(lead_saved, sender=Lead, dispatch_uid="whatsapp_leads.conversions")
+        from .services.notifications import on_lead_assigned
+        from .signals import lead_assigned
+
+        lead_assigned.connect(on_lead_assigned, dispatch_uid="whatsapp_leads.email_new_owner")

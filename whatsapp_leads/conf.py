@@ -104,6 +104,11 @@ DEFAULTS: dict[str, Any] = {
     "SEND_TIMEOUT_SECONDS": (5.0, 20.0),
     # Opening a lead in the admin marks its received messages as read on WhatsApp (blue ticks).
     "MARK_READ_ON_OPEN": False,
+    # Sales workspace: e-mail the owner of a newly assigned lead (Django's e-mail backend), from
+    # this address (empty: DEFAULT_FROM_EMAIL), with links starting with ADMIN_ORIGIN.
+    "NOTIFY_OWNER_BY_EMAIL": False,
+    "NOTIFY_EMAIL_FROM": "",
+    "ADMIN_ORIGIN": "",
     # How often templates are synced from the WhatsApp Business Account (beat; 0 leaves it out).
     "TEMPLATE_SYNC_INTERVAL_SECONDS": 3600,
     # Personal data (DPDP Act; docs/privacy.md). Retention periods in days, each empty (None) by

@@ -46,3 +46,16 @@ def visible_leads(user: Any, *, queryset: QuerySet[Lead] | None = None) -> Query
     if not (user.is_authenticated and user.is_active):
         return leads.none()
     return leads.filter(owner=user)
+
+
+def sees_every_campaign(user: Any) -> bool:
+    """Whether ``user`` sees every campaign and its whole numbers.
+
+    A sales rep (who may work leads but sees only their own) sees only the campaigns they belong
+    to, and of those only their own leads' numbers. Managers, campaign admins and people who read
+    campaigns without working leads see them all, as before.
+    """
+    if can_see_all_leads(user) or user.has_perm("whatsapp_leads.change_campaign"):
+        return True
+    works_leads = user.has_perm("whatsapp_leads.view_lead") or user.has_perm(CHANGE_LEAD)
+    return not works_leads

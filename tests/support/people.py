@@ -25,3 +25,13 @@ def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+class BrokenEmailBackend:
+    """An e-mail backend whose server is down: every send raises, as SMTP does when unreachable."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("mail server unreachable")

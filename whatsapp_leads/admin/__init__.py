@@ -20,6 +20,6 @@ no data migration for groups, so each host names its own):
 - Superusers see and may do all of the above.
 """
 
-from . import campaigns, conversions, leads, privacy, spend, templates, webhooks
+from . import campaigns, conversions, inbox, leads, privacy, spend, templates, webhooks
 
-__all__ = ["campaigns", "conversions", "leads", "privacy", "spend", "templates", "webhooks"]
+__all__ = ["campaigns", "conversions", "inbox", "leads", "privacy", "spend", "templates", "webhooks"]

@@ -6,10 +6,10 @@ few queries however many leads they brought.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from ..aggregates import count_of
 from ..models import Ad, Campaign, CampaignMember, Lead
+from ..permissions import sees_every_campaign
 from ..services.routing.eligibility import describe
 from ..services.routing.hours import business_time_zone
 from .display import safe_link
@@ -107,19 +108,28 @@ class CampaignAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("last_assigned_member__user", "fallback_owner", "fixed_owner")
-            .annotate(
-                n_active_members=count_of(CampaignMember, fk="campaign", is_active=True),
-                n_leads=count_of(Lead, fk="campaign"),
-            )
+        campaigns = super().get_queryset(request)
+        own: dict[str, Any] = {}
+        if not sees_every_campaign(request.user):
+            # A rep: the campaigns they belong to, counting only their own leads.
+            me: Any = request.user
+            member = CampaignMember.objects.filter(campaign=OuterRef("pk"), user=me)
+            campaigns = campaigns.filter(Exists(member))
+            own = {"owner": request.user}
+        return campaigns.select_related(
+            "last_assigned_member__user", "fallback_owner", "fixed_owner"
+        ).annotate(
+            n_active_members=count_of(CampaignMember, fk="campaign", is_active=True),
+            n_leads=count_of(Lead, fk="campaign", **own),
         )
 
     @admin.display(description="Active members", ordering="n_active_members")
-    def active_members(self, obj: WithAnnotations[Campaign, CampaignCounts]) -> int:
-        return obj.n_active_members
+    def active_members(self, obj: WithAnnotations[Campaign, CampaignCounts]) -> str:
+        """A campaign nobody can take leads of (made automatically for a new ad) needs a team."""
+        fixed = obj.routing_strategy == Campaign.Strategy.FIXED and obj.fixed_owner_id is not None
+        if obj.n_active_members or fixed:
+            return str(obj.n_active_members)
+        return format_html('<span class="wl-needs-team" style="color:#ba2121">{}</span>', "0: needs a team")
 
     @admin.display(description="Leads", ordering="n_leads")
     def leads(self, obj: WithAnnotations[Campaign, CampaignCounts]) -> str:

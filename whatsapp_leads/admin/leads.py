@@ -13,24 +13,32 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.text import Truncator
 
 from ..conf import app_settings
 from ..models import Lead, LeadAssignment
 from ..permissions import can_erase_leads, can_reassign_leads, can_see_all_leads, visible_leads
-from ..services import assignment
+from ..services import assignment, lead_activity, lead_export, lead_search, lead_status
 from ..services.outbound import read_receipts
-from . import privacy, reassign, reply
+from . import privacy, reassign, reply, workspace
 from .display import pretty_json, safe_link
-from .export import export_csv
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 
 # Identity and consent changes shown on the lead page, newest first.
 HISTORY_LIMIT = 200
+
+
+def person(user: Any) -> str:
+    """A user's name as plain text (``-`` for nobody)."""
+    if user is None:
+        return "-"
+    return (user.get_full_name() or "").strip() or user.get_username()
 
 
 class LeadAssignmentInline(admin.TabularInline):
@@ -40,7 +48,15 @@ class LeadAssignmentInline(admin.TabularInline):
     fk_name = "lead"
     verbose_name = "assignment"
     verbose_name_plural = "Assignment history"
-    fields = ("created_at", "owner", "previous_owner", "reason", "campaign", "assigned_by")
+    # Names, not links: a rep must never be sent to a user or campaign page they may not open.
+    fields = (
+        "created_at",
+        "owner_name",
+        "previous_owner_name",
+        "reason",
+        "campaign_name",
+        "assigned_by_name",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -50,6 +66,22 @@ class LeadAssignmentInline(admin.TabularInline):
         return (
             super().get_queryset(request).select_related("owner", "previous_owner", "campaign", "assigned_by")
         )
+
+    @admin.display(description="Owner")
+    def owner_name(self, obj: LeadAssignment) -> str:
+        return person(obj.owner)
+
+    @admin.display(description="Previous owner")
+    def previous_owner_name(self, obj: LeadAssignment) -> str:
+        return person(obj.previous_owner)
+
+    @admin.display(description="Campaign")
+    def campaign_name(self, obj: LeadAssignment) -> str:
+        return str(obj.campaign) if obj.campaign is not None else "-"
+
+    @admin.display(description="Assigned by")
+    def assigned_by_name(self, obj: LeadAssignment) -> str:
+        return person(obj.assigned_by)
 
     def has_add_permission(self, request: HttpRequest, obj: Lead | None = None) -> bool:
         return False
@@ -87,6 +119,32 @@ AD_LOOP_EDITABLE = ("deal_value", "deal_currency")
 # --- end ad loop ------------------------------------------------------------------------------------
 
 
+class FollowUpFilter(admin.SimpleListFilter):
+    """Leads whose follow-up is due (now or past) or set for later."""
+
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("due", "Due"), ("later", "Later"), ("none", "None set")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        now = timezone.now()
+        if self.value() == "due":
+            return queryset.filter(follow_up_at__lte=now)
+        if self.value() == "later":
+            return queryset.filter(follow_up_at__gt=now)
+        if self.value() == "none":
+            return queryset.filter(follow_up_at__isnull=True)
+        return queryset
+
+
+def _csv_response(leads: QuerySet[Lead]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lead_export.csv_lines(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{timezone.now():%Y%m%d-%H%M}.csv"'
+    return response
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     form = LeadAdminForm
@@ -101,8 +159,10 @@ class LeadAdmin(admin.ModelAdmin):
         "created_at",
         "last_message_at",
     )
+    change_list_template = "whatsapp_leads/admin/lead/change_list.html"
     list_display_links = ("display_name", "phone")
     list_filter = (
+        FollowUpFilter,
         ("campaign", admin.RelatedOnlyFieldListFilter),
         ("owner", admin.RelatedOnlyFieldListFilter),
         "status",
@@ -115,9 +175,12 @@ class LeadAdmin(admin.ModelAdmin):
     save_on_top = True
     inlines = (LeadAssignmentInline,)
     actions = (
+        "mark_contacted",
+        "mark_qualified",
+        "mark_lost",
         "reassign_leads",
+        "export_csv",
         "redownload_media",
-        "export_leads",
         "export_personal_data",
         "erase_personal_data",
     )
@@ -172,14 +235,32 @@ class LeadAdmin(admin.ModelAdmin):
         # Leads are made by WhatsApp messages; a hand-made one would have no identity or thread.
         return False
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Lead], search_term: str
+    ) -> tuple[QuerySet[Lead], bool]:
+        """A phone number in any format, a name, or words from the messages (services/lead_search)."""
+        return lead_search.search_leads(queryset, search_term), False
+
     def get_list_filter(self, request: HttpRequest) -> tuple:
         if can_see_all_leads(request.user):
             return self.list_filter
         # A rep's list holds only their own leads: an owner filter would offer nothing but them.
         return tuple(f for f in self.list_filter if not (isinstance(f, tuple) and f[0] == "owner"))
 
+    def get_fieldsets(self, request: HttpRequest, obj: Lead | None = None) -> Any:
+        if can_reassign_leads(request.user):
+            return self.fieldsets
+        # Whoever cannot re-assign sees the owner's name, never a link to a user page.
+        return tuple(
+            (
+                name,
+                {**options, "fields": tuple("owner_name" if f == "owner" else f for f in options["fields"])},
+            )
+            for name, options in self.fieldsets
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> tuple[str, ...]:
-        shown = flatten_fieldsets(self.fieldsets)
+        shown = flatten_fieldsets(self.get_fieldsets(request, obj))
         editable = (
             self.editable_fields if can_see_all_leads(request.user) else ("name", "status", *AD_LOOP_EDITABLE)
         )
@@ -187,7 +268,12 @@ class LeadAdmin(admin.ModelAdmin):
 
     # --- saving ---------------------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
-        """A re-assignment goes through the assignment service, so it is audited and announced."""
+        """A re-assignment goes through the assignment service, so it is audited and announced;
+        a status change is recorded with its old and new value."""
+        if change and "status" in form.changed_data:
+            lead_status.record_change(
+                obj, old=form.initial.get("status", ""), new=obj.status, by=request.user
+            )
         if not (change and "owner" in form.changed_data):
             super().save_model(request, obj, form, change)
             return
@@ -204,9 +290,46 @@ class LeadAdmin(admin.ModelAdmin):
     def reassign_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
         return reassign.reassign_leads(self, request, queryset)
 
-    @admin.action(description="Export selected as CSV (with UTM and location)", permissions=["view"])
-    def export_leads(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
-        return export_csv(queryset)  # ad loop
+    def _bulk_status(self, request: HttpRequest, queryset: QuerySet[Lead], status: str) -> None:
+        changed = 0
+        for lead in queryset.select_related(None).only(
+            "pk", "status"
+        ):  # narrowed to the rows the user may see
+            changed += lead_status.change_status(
+                lead, status=status, by=request.user, source=lead_status.Source.BULK
+            )
+        self.message_user(request, f"{changed} lead(s) marked {Lead.Status(status).label}.")
+
+    @admin.action(description="Mark selected as Contacted", permissions=["change"])
+    def mark_contacted(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        self._bulk_status(request, queryset, Lead.Status.CONTACTED)
+
+    @admin.action(description="Mark selected as Qualified", permissions=["change"])
+    def mark_qualified(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        self._bulk_status(request, queryset, Lead.Status.QUALIFIED)
+
+    @admin.action(description="Mark selected as Lost", permissions=["change"])
+    def mark_lost(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        self._bulk_status(request, queryset, Lead.Status.LOST)
+
+    # --- export: managers, the selection (action) or the filtered list (export/ view) -------------
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return can_see_all_leads(request.user) and self.has_view_permission(request)
+
+    @admin.action(description="Export selected as CSV", permissions=["export"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Lead]) -> StreamingHttpResponse:
+        return _csv_response(queryset)
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """The whole filtered list (the change list's filters and search in the query string)."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        return _csv_response(changelist.get_queryset(request))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        extra = {"may_export": self.has_export_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)
 
     @admin.action(description="Re-download failed media", permissions=["change"])
     def redownload_media(self, request: HttpRequest, queryset: QuerySet[Lead]) -> Any:
@@ -241,7 +364,34 @@ class LeadAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.resend_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_resend",
         )
-        return [media, send, resend, *super().get_urls()]
+        work = [
+            path(
+                f"<int:lead_pk>/{route}/",
+                self.admin_site.admin_view(view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_{name}",
+            )
+            for route, view, name in (
+                ("status", self.status_view, "status"),
+                ("notes", self.note_view, "note"),
+                ("follow-up", self.follow_up_view, "follow_up"),
+            )
+        ]
+        export = path(
+            "export/",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_export",
+        )
+        return [media, send, resend, *work, export, *super().get_urls()]
+
+    # --- the work panel: quick status, notes, follow-up (admin/workspace.py) ----------------------
+    def status_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return workspace.status_view(self, request, lead_pk)
+
+    def note_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return workspace.note_view(self, request, lead_pk)
+
+    def follow_up_view(self, request: HttpRequest, lead_pk: int) -> Any:
+        return workspace.follow_up_view(self, request, lead_pk)
 
     # --- sending: the reply box (admin/reply.py) ------------------------------------------------
     def send_view(self, request: HttpRequest, lead_pk: int) -> Any:
@@ -271,12 +421,22 @@ class LeadAdmin(admin.ModelAdmin):
             context["reply_form_id"] = reply.FORM_ID
             if app_settings.MARK_READ_ON_OPEN and obj.owner_id == request.user.pk:
                 read_receipts.mark_read_on_open(obj)
+            lead_activity.mark_read(obj, user=request.user)
+            context.update(
+                workspace.panel_context(
+                    obj, site=self.admin_site.name, may_change=self.has_change_permission(request, obj)
+                )
+            )
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
             context["conversion_events"] = list(obj.conversion_events.order_by("created_at", "pk"))  # ad loop
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- columns and read-only fields -----------------------------------------------------------
+    @admin.display(description="Owner")
+    def owner_name(self, obj: Lead) -> str:
+        return person(obj.owner)
+
     @admin.display(description="Name", ordering="name")
     def display_name(self, obj: Lead) -> str:
         return obj.name or "(no name)"

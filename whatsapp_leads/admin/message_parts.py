@@ -62,6 +62,21 @@ def _answers(message: Message) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _order_lines(details: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(product id, quantity, unit price with currency) per ordered item."""
+    found = details.get("items")
+    items: list[Any] = found if isinstance(found, list) else []
+    return tuple(
+        (
+            printable_text(str(item.get("product_id", ""))),
+            printable_text(str(item.get("quantity", ""))),
+            printable_text(f"{item.get('unit_price', '')} {item.get('currency', '')}".strip()),
+        )
+        for item in items
+        if isinstance(item, dict)
+    )
+
+
 def kind_parts(message: Message, *, site: str = "admin") -> dict[str, Any]:
     """Extra ``TranscriptLine`` fields for ``message``'s kind; empty for plain text.
 
@@ -77,6 +92,8 @@ def kind_parts(message: Message, *, site: str = "admin") -> dict[str, Any]:
         parts["forwarded"] = "Forwarded"
     if message.type == "location":
         parts["map_url"] = _map_url(message.details if isinstance(message.details, dict) else {})
+    if message.type == "order":
+        parts["order_lines"] = _order_lines(message.details if isinstance(message.details, dict) else {})
     answers = _answers(message)
     if answers:
         parts["answers"] = answers

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from ..models import Campaign
+from ..permissions import sees_every_campaign
 from ..services.ad_numbers import AdNumbers, ad_numbers, chart_range
 from ..services.campaign_stats import CampaignNumbers, campaign_numbers
 from ..services.outbound.entry_points import free_entry_points
@@ -104,6 +105,8 @@ def _money_rows(numbers: AdNumbers) -> dict[str, Any]:
 
 def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """GET only; whoever may view the campaign may see its numbers."""
+    if not model_admin.has_view_or_change_permission(request):
+        raise PermissionDenied
     campaign: Campaign | None = model_admin.get_object(request, object_id)
     if campaign is None:
         raise Http404("No such campaign.")
@@ -116,7 +119,9 @@ def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         errors.append("since is after until; the range was ignored.")
         since = until = None
     now = timezone.now()
-    numbers = campaign_numbers(campaign, days=DAYS, now=now, since=since, until=until)
+    # A rep (sees only own leads) sees a campaign they belong to through their own leads only.
+    only = None if sees_every_campaign(request.user) else request.user
+    numbers = campaign_numbers(campaign, days=DAYS, now=now, since=since, until=until, owner=only)
     chart_since, chart_until = chart_range(since=since, until=until, days=DAYS, now=now)
     spend = ad_numbers(campaign, since=since, until=until, chart_since=chart_since, chart_until=chart_until)
     context = {
@@ -129,7 +134,8 @@ def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         "conversion": percent(numbers.conversion),
         "days": DAYS,
         "time_zone": str(business_time_zone()),
-        "entry_points": free_entry_points(campaign, now=timezone.now()),
+        "entry_points": free_entry_points(campaign, now=timezone.now(), owner=only),
+        "only_own": only is not None,
         **_rows(numbers),
         "since": since,
         "until": until,

@@ -60,6 +60,7 @@ class TranscriptLine:
     forwarded: str = ""
     map_url: str = ""
     answers: tuple[tuple[str, str], ...] = ()
+    order_lines: tuple[tuple[str, str, str], ...] = ()
     form_error: str = ""
 
 

@@ -26,6 +26,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 
 from ..models import Lead
+from ..services import lead_search
 from ..services.routing.hours import business_time_zone
 
 ME = "me"
@@ -264,3 +265,15 @@ class Search(SearchFilter):
         for parameter in parameters:
             parameter["schema"] = {**parameter["schema"], "pattern": NO_NUL}
         return parameters
+
+
+class LeadSearch(Search):
+    """``?search=`` on leads: a phone number in any format, a name, or words from the messages
+    (``services.lead_search``, the admin's search too)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[_M, _R], view: Any) -> QuerySet[_M, _R]:
+        self.get_search_terms(request)  # refuses a NUL character with a 400
+        text = request.query_params.get(self.search_param, "")
+        if not text.strip():
+            return queryset
+        return lead_search.search_leads(queryset, text)  # type: ignore[arg-type,return-value]  # leads only

@@ -21,7 +21,7 @@ from ..adapter import get_adapter
 from ..models import Ad, Campaign, Lead, LeadAssignment, Message
 from ..parsing.safe_text import printable
 from ..permissions import can_reassign_leads
-from ..services import assignment
+from ..services import assignment, lead_status
 from ..services.ad_numbers import AdNumbers
 from ..services.campaign_stats import CampaignNumbers
 
@@ -231,10 +231,12 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
                 for name in ("name", "status", "deal_value", "deal_currency")
                 if name in validated_data and getattr(lead, name) != validated_data[name]
             ]
+            old_status = lead.status
             for name in changed:
                 setattr(lead, name, validated_data[name])
             if changed:
                 lead.save(update_fields=[*changed, "updated_at"])
+                lead_status.record_change(lead, old=old_status, new=lead.status, by=by, source="api")
             if "owner" in validated_data:
                 owner = validated_data["owner"]
                 if lead.owner_id != (owner.pk if owner is not None else None):

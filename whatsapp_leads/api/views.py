@@ -13,25 +13,28 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from ..models import Campaign, ErasureRecord, Lead, MessageTemplate
 from ..permissions import can_erase_leads, visible_leads
+from ..services import lead_export
 from ..services.ad_numbers import ad_numbers, chart_range
 from ..services.campaign_stats import campaign_numbers
 from ..services.outbound import templates as outbound_templates
 from ..services.privacy import AlreadyErased, erase_lead
 from ..services.routing.hours import business_time_zone
 from . import queries, sending
-from .filters import LeadFilterSet, Search
+from .filters import LeadFilterSet, LeadSearch, Search
 from .openapi import LeadFilterError, errors, invalid
 from .pagination import Pagination
 from .permissions import ModelPermissions, check_may_reassign
@@ -103,7 +106,7 @@ class LeadViewSet(
 
     permission_classes = (ModelPermissions,)
     pagination_class = Pagination
-    filter_backends = (DjangoFilterBackend, Search)
+    filter_backends = (DjangoFilterBackend, LeadSearch)
     filterset_class = LeadFilterSet
     search_fields = ("phone", "name", "wa_id", "user_id")
     # PATCH only: a PUT would have to send back every WhatsApp-given field it may not change.
@@ -134,6 +137,24 @@ class LeadViewSet(
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
+
+    # --- ?format=csv on the list: every matching row, streamed (services/lead_export) ------------
+    def _wants_csv(self, request: Any) -> bool:
+        return self.action == "list" and request.query_params.get("format") == "csv"
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        if self._wants_csv(request):
+            return (JSONRenderer(), JSONRenderer.media_type)  # errors answer JSON; rows are streamed
+        return super().perform_content_negotiation(request, force)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if not self._wants_csv(request):
+            return super().list(request, *args, **kwargs)
+        leads = self.filter_queryset(visible_leads(request.user))  # the row rule, then the filters
+        response = StreamingHttpResponse(lead_export.csv_lines(leads), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+        return response
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self.get_object()  # first: another rep's lead is a 404 whatever the body says

@@ -2,11 +2,12 @@ from .campaigns import Ad, AdSet, Campaign, CampaignMember
 from .conversations import Conversation, Message, StatusUpdate
 from .conversions import ConversionEvent
 from .history import LeadHistory
-from .leads import Lead, LeadAssignment
+from .leads import Inbox, Lead, LeadAssignment
 from .privacy import ErasureRecord
 from .spend import AdSpend
 from .templates import MessageTemplate, SendRateWindow
 from .webhooks import AccountEvent, WebhookEvent
+from .workspace import LeadNote, LeadStatusChange
 
 __all__ = [
     "AccountEvent",
@@ -18,9 +19,12 @@ __all__ = [
     "Conversation",
     "ErasureRecord",
     "ConversionEvent",
+    "Inbox",
     "Lead",
     "LeadAssignment",
     "LeadHistory",
+    "LeadNote",
+    "LeadStatusChange",
     "Message",
     "MessageTemplate",
     "SendRateWindow",

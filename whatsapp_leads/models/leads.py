@@ -118,6 +118,38 @@ class Lead(models.Model):
         "(city for landlines, carrier for mobiles); 'source' says which.",
     )
     # --- end ad loop ----------------------------------------------------------------------------------
+    # --- the sales workspace: what the inbox sorts and shows, kept current by services/lead_activity
+    awaiting_reply_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Meta's time of the earliest inbound message nobody has answered yet; empty when "
+        "we spoke last (automatic greetings do not count as an answer).",
+    )
+    unread_count = models.PositiveIntegerField(
+        default=0, help_text="Inbound messages since the owner last opened the lead."
+    )
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the latest message either way (inbound or outbound)."
+    )
+    first_reply_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Time of our first answer written by a person (first response time = this - first_message_at).",
+    )
+    last_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of our latest answer written by a person (not a greeting)."
+    )
+    last_message_preview = models.CharField(
+        max_length=200, blank=True, help_text="The start of the latest message's readable text."
+    )
+    last_message_direction = models.CharField(
+        max_length=8, blank=True, help_text="Who sent the latest message: inbound or outbound."
+    )
+    follow_up_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When to get back to the lead; empty for none."
+    )
+    follow_up_note = models.CharField(max_length=255, blank=True, help_text="What the follow-up is for.")
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, help_text="When the lead was created."
     )
@@ -139,7 +171,11 @@ class Lead(models.Model):
                 name="wl_lead_has_identity",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "status"], name="wl_lead_owner_status")]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="wl_lead_owner_status"),
+            models.Index(fields=["owner", "awaiting_reply_since"], name="wl_lead_owner_awaiting"),
+            models.Index(fields=["owner", "-last_activity_at"], name="wl_lead_owner_activity"),
+        ]
 
     def __str__(self) -> str:
         if self.erased_at is not None:
@@ -196,3 +232,13 @@ class LeadAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead} -> {self.owner} ({self.reason})"
+
+
+class Inbox(Lead):
+    """The rep's inbox in the admin (``/admin/whatsapp_leads/inbox/``): the same rows as leads."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "inbox"
+        verbose_name_plural = "Inbox"
+        default_permissions = ()

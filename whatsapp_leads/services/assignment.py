@@ -102,6 +102,8 @@ def choose_owner(lead: Lead, *, now: datetime | None = None) -> Decision:
         return _to_member(campaign, on_duty)
     if roster.candidates:
         return _off_hours(campaign, roster, tz=tz)
+    if not campaign.members.exists():  # made automatically for a new ad, say: nobody added yet
+        return _fallback(campaign, f"Campaign '{campaign}' has no members yet")
     return _fallback(
         campaign, f"Campaign '{campaign}' has no active member free to take it (paused or at the daily cap)"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -84,14 +85,18 @@ def campaign_numbers(
     now: datetime | None = None,
     since: date | None = None,
     until: date | None = None,
+    owner: Any = None,
 ) -> CampaignNumbers:
     """The campaign's numbers at ``now`` (default: the wall clock); leads per day for ``days`` days.
 
     ``since``/``until`` (business days, inclusive) limit the totals, statuses and reps to the leads
-    created in that range; without them every lead counts.
+    created in that range; without them every lead counts. ``owner``: count only that person's
+    leads (what a rep may see of a campaign they belong to).
     """
     now = now or timezone.now()
     leads = lead_window(Lead.objects.filter(campaign=campaign).order_by(), since=since, until=until)
+    if owner is not None:
+        leads = leads.filter(owner=owner)
     totals = leads.aggregate(total=Count("pk"), won=Count("pk", filter=Q(status=WON)))
     labels = dict(Lead.Status.choices)
     counted = dict(leads.values("status").annotate(n=Count("pk")).values_list("status", "n"))

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import Business, InboundMessage
 from ..providers.registry import DEFAULT_PROVIDER
+from . import lead_activity
 from .fitting import exact, fit
 from .kinds import link_replies, stored_fields
 
@@ -109,6 +110,7 @@ def record_outbound(
     )
     if created:
         count_message(conversation, message)
+        lead_activity.save_outbound(lead, message)
         link_replies(message)  # replies and reactions the user sent before we recorded it
     apply_pending(message)
     return message

@@ -8,7 +8,7 @@ from django.db.models import Q
 from ..models import Lead, Message, WebhookEvent
 from ..parsing import InboundMessage
 from ..signals import lead_created, message_received
-from . import assignment, attribution, consent, conversations, kinds, leads, utm
+from . import assignment, attribution, consent, conversations, kinds, lead_activity, leads, utm
 from .outbound import greeting
 from .routing import keywords
 
@@ -59,6 +59,7 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
     consent.apply_keyword(lead, message, event=event)
 
     fields, earliest = _note_timing(lead, message, created=created)
+    fields += lead_activity.note_inbound(lead, stored)
     if fields:
         lead.save(update_fields=[*fields, "updated_at"])
 

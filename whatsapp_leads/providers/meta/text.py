@@ -89,7 +89,21 @@ def _order(m: dict[str, Any]) -> str:
     order = message_details("order", m)
     items = order.get("items", [])
     totals = ", ".join(f"{amount} {currency}".strip() for currency, amount in order.get("totals", {}).items())
-    parts = [f"{len(items)} item(s)", totals, order.get("note", "")]
+    lines = ", ".join(
+        f"{item.get('quantity') or '?'} × {item.get('product_id') or '?'}"
+        + (
+            f" at {item.get('unit_price')} {item.get('currency', '')}".rstrip()
+            if item.get("unit_price")
+            else ""
+        )
+        for item in items
+        if isinstance(item, dict)
+    )
+    parts = [
+        f"{len(items)} item(s): {lines}" if lines else f"{len(items)} item(s)",
+        totals,
+        order.get("note", ""),
+    ]
     return f"[Order] {' · '.join(p for p in parts if p)}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ...models import Campaign, Conversation
 
@@ -19,8 +20,11 @@ class EntryPoints:
     open_now: int  # of those, still inside their 72 hours
 
 
-def free_entry_points(campaign: Campaign, *, now: datetime) -> EntryPoints:
+def free_entry_points(campaign: Campaign, *, now: datetime, owner: Any = None) -> EntryPoints:
+    """``owner``: only that person's leads' threads (a rep's view of the campaign)."""
     threads = Conversation.objects.filter(lead__campaign=campaign, free_entry_point_expires_at__isnull=False)
+    if owner is not None:
+        threads = threads.filter(lead__owner=owner)
     return EntryPoints(
         opened=threads.count(), open_now=threads.filter(free_entry_point_expires_at__gt=now).count()
     )

@@ -34,7 +34,7 @@ from ...providers.base import MediaError, OutboundMessage, SendOutcome, SendResu
 from ...providers.registry import DEFAULT_PROVIDER, get_provider
 from ...queueing import SEND_MESSAGE, publish
 from ...signals import message_failed, message_sent
-from .. import conversations
+from .. import conversations, lead_activity
 from . import consent, ratelimit, templates, window
 from .refusal import NO_ADDRESS, OPTED_OUT, TEMPLATE_NOT_APPROVED, WINDOW_CLOSED, Refusal
 
@@ -208,6 +208,7 @@ def queue_send(
             fields += ["media_file", "media_filename", "media_mime_type"]
         message.save(update_fields=fields)
         conversations.count_message(conversation, message)
+        lead_activity.save_outbound(lead, message)
         transaction.on_commit(
             lambda: publish(SEND_MESSAGE, message.pk, what=f"the send of message {message.pk}")
         )

@@ -71,6 +71,7 @@ def export_person(lead: Lead) -> dict[str, Any]:
     mentions = {
         model._meta.label: [row_dict(r) for r in rows.order_by("pk")]
         for model, rows in mentioning(who.ids, exclude_lead=lead).items()
+        if model is not Lead  # another lead's columns are that person's data, not this one's
     }
     return {
         "format": FORMAT,

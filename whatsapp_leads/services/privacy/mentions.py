@@ -21,7 +21,9 @@ from .walk import app_models, lead_paths, text_fields
 
 REPLACEMENT = "[erased]"
 # Handled on their own: the inbox is rewritten by the provider; the audit holds no personal data.
-SKIPPED = (WebhookEvent, ErasureRecord, Lead)
+# Lead rows are searched too (another lead's last-message preview can quote the person), but only
+# ever scrubbed, never deleted, and the erased lead itself is anonymised by the erasure.
+SKIPPED = (WebhookEvent, ErasureRecord)
 
 
 def _query(model: type[models.Model], ids: set[str]) -> tuple[models.QuerySet, bool]:
@@ -54,6 +56,8 @@ def mentioning(
         path = paths.get(model)
         if path is not None and exclude_lead is not None:
             rows = rows.exclude(**{path.lookup: exclude_lead})
+        elif model is Lead and exclude_lead is not None:
+            rows = rows.exclude(pk=exclude_lead.pk)
         found[model] = rows
     return found
 
@@ -94,6 +98,11 @@ def remove_mentions(ids: set[str], *, lead: Lead, names: frozenset[str] | set[st
     paths = {p.model: p for p in lead_paths()}
     for model, rows in mentioning(ids, exclude_lead=lead).items():
         path = paths.get(model)
+        if model is Lead:  # another lead's own columns (its last message's preview) quote them
+            for row in rows:
+                _scrub_row(row, ids | names)
+                counts[f"{model._meta.label} (other leads, ids cut out)"] += 1
+            continue
         if path is None:
             orphans, others = rows, rows.none()
         else:

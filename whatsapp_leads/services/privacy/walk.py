@@ -40,7 +40,9 @@ class LeadPath:
 
 
 def app_models() -> list[type[models.Model]]:
-    return list(apps.get_app_config(APP_LABEL).get_models())
+    """The app's concrete models: a proxy (the admin's ``Inbox`` over ``Lead``) shares its table,
+    so walking it too would treat the lead itself as a row that merely mentions the person."""
+    return [m for m in apps.get_app_config(APP_LABEL).get_models() if not m._meta.proxy]
 
 
 def lead_paths() -> list[LeadPath]:

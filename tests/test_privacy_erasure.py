@@ -27,7 +27,7 @@ from tests.support.factories import MessageFactory, UserFactory
 from tests.support.people import logged_in
 from tests.support.privacy import files_under, found_in_files, found_in_tables
 from tests.support.world import AD_ID, T0, campaign_with_team
-from whatsapp_leads.models import ErasureRecord, Lead, Message, StatusUpdate, WebhookEvent
+from whatsapp_leads.models import ErasureRecord, Lead, LeadNote, Message, StatusUpdate, WebhookEvent
 from whatsapp_leads.providers.meta.simulation import (
     contact,
     envelope,
@@ -38,7 +38,7 @@ from whatsapp_leads.providers.meta.simulation import (
     text_message,
 )
 from whatsapp_leads.providers.registry import get_provider
-from whatsapp_leads.services import assignment
+from whatsapp_leads.services import assignment, lead_status
 from whatsapp_leads.services.campaign_stats import campaign_numbers
 from whatsapp_leads.services.media import download_media
 from whatsapp_leads.services.privacy import AlreadyErased, erase_lead
@@ -199,6 +199,12 @@ def build_person(graph, campaign) -> Lead:
     lead = Lead.objects.get(pk=lead.pk)
     manager = UserFactory(username="manager")
     assignment.reassign(lead, owner=campaign.members.last().user, by=manager)
+    # 7a. The workspace: a rep's note and follow-up naming them, and the status history of the win.
+    LeadNote.objects.create(lead=lead, author=manager, text=f"{NEW_NAME} wants a call on {NEW_NUMBER}")
+    Lead.objects.filter(pk=lead.pk).update(
+        follow_up_at=datetime(2025, 6, 10, 10, tzinfo=UTC), follow_up_note=f"Call {NEW_NAME} back"
+    )
+    lead_status.change_status(Lead.objects.get(pk=lead.pk), status=Lead.Status.WON, by=manager)
     Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.WON)
     LogEntry.objects.create(
         user=manager,

@@ -37,7 +37,7 @@ def test_quick_button_marks_the_lead_qualified_and_records_who_and_from_where(re
     assert "new → <strong>qualified</strong>" in response.content.decode()
 
 
-def test_won_needs_the_deal_value_and_keeps_it_on_the_change(rep):
+def test_won_needs_the_deal_value_and_keeps_it_on_the_lead_and_the_change(rep):
     lead = lead_who_wrote(owner=rep)
     client = logged_in(rep)
 
@@ -51,6 +51,8 @@ def test_won_needs_the_deal_value_and_keeps_it_on_the_change(rep):
     change = LeadStatusChange.objects.get()
     assert lead.status == Lead.Status.WON
     assert (str(change.deal_value), change.deal_currency) == ("125000.00", "INR")
+    # the lead's deal is what the Purchase event and the revenue figures read (the ad loop)
+    assert (str(lead.deal_value), lead.deal_currency) == ("125000.00", "INR")
 
 
 def test_notes_are_added_and_shown_with_author_and_time(rep):

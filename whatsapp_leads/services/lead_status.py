@@ -61,10 +61,18 @@ def change_status(
             lead.status = status
             return False
         locked.status = status
-        locked.save(update_fields=["status", "updated_at"])
+        fields = ["status", "updated_at"]
+        if status == Lead.Status.WON and deal_value is not None:
+            # The lead's deal is what the Conversions API's Purchase and the revenue figures read.
+            locked.deal_value = deal_value
+            locked.deal_currency = (deal_currency or locked.deal_currency or "")[:3].upper()
+            fields += ["deal_value", "deal_currency"]
+        locked.save(update_fields=fields)
         record_change(
             locked, old=old, new=status, by=by, source=source,
             deal_value=deal_value, deal_currency=deal_currency,
         )  # fmt: skip
     lead.status = status
+    if status == Lead.Status.WON and deal_value is not None:
+        lead.deal_value, lead.deal_currency = locked.deal_value, locked.deal_currency
     return True

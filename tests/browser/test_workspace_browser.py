@@ -151,6 +151,12 @@ def test_a_manager_filters_bulk_reassigns_and_exports(browser, live_server, worl
     page.goto(f"{live_server.url}/admin/whatsapp_leads/lead/?owner__id__exact={world['rep'].pk}")
     assert page.locator("#result_list tbody tr").count() == 2
     shot(page, "manager-list-1366")
+    # every column, the last message's time included, fits a laptop screen beside the filters
+    assert no_sideways_scroll(page)
+    assert page.evaluate(
+        "(() => { const box = document.querySelector('#changelist .results');"
+        " return box.scrollWidth <= box.clientWidth + 1; })()"
+    ), "the lead list scrolls sideways at 1366 px"
 
     page.check("#action-toggle")
     page.select_option("select[name=action]", "reassign_leads")

@@ -172,3 +172,35 @@ def test_a_reps_owner_field_and_assignment_history_never_link_to_user_pages(rep,
     html = logged_in(rep).get(url("change", lead)).content.decode()
     assert "/admin/auth/user/" not in html
     assert "Asha Verma" in html  # the owner, by name
+
+
+def test_notes_sit_in_the_transcripts_timeline_between_the_messages_by_time(rep):
+    from whatsapp_leads.admin.transcript import build_transcript
+    from whatsapp_leads.models import Message
+
+    lead = lead_who_wrote(owner=rep)
+    first = Message.objects.get(conversation__lead=lead)
+    LeadNote.objects.create(
+        lead=lead,
+        author=rep,
+        text="Called: wants EMI options",
+        created_at=first.timestamp + timedelta(minutes=5),
+    )
+    MessageFactory(
+        conversation=first.conversation,
+        direction="inbound",
+        text="Any update?",
+        timestamp=first.timestamp + timedelta(minutes=10),
+    )
+
+    lines = build_transcript(lead).lines
+
+    assert [(line.is_note, line.text) for line in lines] == [
+        (False, first.text),
+        (True, "Called: wants EMI options"),
+        (False, "Any update?"),
+    ]
+    assert lines[1].note_by == (rep.get_full_name() or rep.get_username())
+    html = logged_in(rep).get(reverse("admin:whatsapp_leads_lead_change", args=[lead.pk])).content.decode()
+    assert "Note by" in html and "not sent" in html
+    assert html.index("Called: wants EMI options") < html.index("Any update?")

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import F
 from django.urls import reverse
 
-from ..models import Lead, Message
+from ..models import Lead, LeadNote, Message
 from ..parsing.safe_text import printable_text
 from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 from .message_parts import kind_parts
@@ -62,6 +62,12 @@ class TranscriptLine:
     answers: tuple[tuple[str, str], ...] = ()
     order_lines: tuple[tuple[str, str, str], ...] = ()
     form_error: str = ""
+    # a rep's private note in the timeline (never sent): who wrote it
+    note_by: str = ""
+
+    @property
+    def is_note(self) -> bool:
+        return bool(self.note_by)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,4 +152,20 @@ def build_transcript(lead: Lead, *, limit: int = TRANSCRIPT_LIMIT, site: str = "
     newest_first = ("-timestamp", F("webhook_event_id").desc(nulls_first=True), "-id")
     latest = list(messages.order_by(*newest_first)[:limit])
     latest.reverse()
-    return Transcript(lines=[line_for(m, site=site) for m in latest], total=total)
+    lines = [line_for(m, site=site) for m in latest]
+    # The rep's notes sit in the same timeline, from the oldest message shown on.
+    since = latest[0].timestamp if latest and total > len(latest) else None
+    notes = LeadNote.objects.filter(lead=lead).select_related("author").order_by("created_at", "id")
+    if since is not None:
+        notes = notes.filter(created_at__gte=since)
+    note_lines = [note_line(note) for note in notes[:limit]]
+    merged = sorted(lines + note_lines, key=lambda line: line.timestamp)  # stable: messages keep their order
+    return Transcript(lines=merged, total=total)
+
+
+def note_line(note: LeadNote) -> TranscriptLine:
+    author = note.author
+    name = (author.get_full_name() or author.get_username()) if author is not None else "a former user"
+    return TranscriptLine(
+        inbound=False, timestamp=note.created_at, kind="note", text=printable_text(note.text), note_by=name
+    )

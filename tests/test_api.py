@@ -776,3 +776,15 @@ def test_a_page_size_of_a_thousand_digits_is_capped_like_any_large_one(manager):
     LeadFactory()
 
     assert len(ids(api(manager).get(leads_url(), {"page_size": "9" * 1000}))) == 1
+
+
+@pytest.mark.django_db
+def test_patch_refuses_a_number_where_the_schema_says_text(manager):
+    lead = LeadFactory(name="Asha")
+    client = APIClient()
+    client.force_login(manager)
+    response = client.patch(reverse("whatsapp_leads:lead-detail", args=[lead.pk]), {"name": 0}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Must be a string."]}
+    lead.refresh_from_db()
+    assert lead.name == "Asha"

@@ -161,7 +161,14 @@ class OwnerFilter(django_filters.Filter):
         return qs.filter(owner_id=int(value))
 
 
-DATE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+# An empty value means "no bound", as an absent one does.
+DATE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
 
 
 @extend_schema_field({**DATE_SCHEMA, "description": "Created on or after. " + DATE_HELP})

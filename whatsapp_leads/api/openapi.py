@@ -83,6 +83,18 @@ class ClosedLeadUpdateBody(OpenApiSerializerExtension):
         schema = auto_schema._map_basic_serializer(self.target, direction)
         # DRF's CharField refuses a NUL character (400); the schema says so too.
         for prop in schema["properties"].values():
-            if prop.get("type") == "string":
+            if prop.get("type") == "string" and prop.get("format") != "decimal":
                 prop["pattern"] = NO_NUL
+        # DRF's DecimalField takes a JSON number as well as the decimal string it answers with.
+        value = schema["properties"].get("deal_value")
+        if value is not None:
+            nullable = value.pop("nullable", False)
+            schema["properties"]["deal_value"] = {
+                "anyOf": [
+                    {"type": "number", "minimum": 0, "maximum": 999999999999.99},
+                    {**value, "pattern": r"^\d{1,12}(?:\.\d{1,2})?$"},  # not negative
+                    {"type": "string", "maxLength": 0},  # "" clears it, as null does
+                ],
+                **({"nullable": True} if nullable else {}),
+            }
         return {**schema, "additionalProperties": False}

@@ -204,6 +204,12 @@ class LeadUpdateSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {name: "This field cannot be changed through the API." for name in refused}
             )
+        # DRF's CharField turns a number into text; the schema says these are strings, so they are.
+        not_text = [
+            name for name in ("name", "deal_currency") if name in data and not isinstance(data[name], str)
+        ]
+        if not_text:
+            raise serializers.ValidationError({name: "Must be a string." for name in not_text})
         return attrs
 
     def validate_deal_currency(self, value: str) -> str:

@@ -185,7 +185,7 @@ class LeadViewSet(
         methods=["GET"],
         summary="A lead's transcript",
         filters=False,
-        responses={200: MessageSerializer(many=True), **errors()},
+        responses={200: MessageSerializer(many=True), **errors(bad_request=invalid(BAD_PAGE_SIZE))},
     )
     @extend_schema(
         methods=["POST"],

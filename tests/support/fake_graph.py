@@ -17,10 +17,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.support.local_server import serving
 from whatsapp_leads.conf import DEFAULT_GRAPH_VERSION
 
 TOKEN = "test-meta-access-token"
@@ -308,17 +309,9 @@ class FakeGraph:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.base_url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        with serving(Handler) as base_url:
+            self.base_url = base_url
+            yield base_url
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Reply:
         parts = urlsplit(raw_path)

@@ -18,9 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support.local_server import serving
 
 ACCOUNT_SID = "AC00000000000000000000000000000000"
 AUTH_TOKEN = "test_auth_token"
@@ -103,17 +105,9 @@ class FakeTwilio:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.base_url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        with serving(Handler) as base_url:
+            self.base_url = base_url
+            yield base_url
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         given = headers.get("Authorization", "")

@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,6 +16,7 @@ from django.utils import timezone
 from ..models import ErasureRecord, Lead
 from ..services.privacy import AlreadyErased, erase_lead, export_json
 from ..services.privacy.preview import erasure_preview
+from .action_pages import action_page_context
 
 # The confirmation page lists what goes for each lead; more than this are erased from the list page.
 PREVIEW_LIMIT = 50
@@ -52,17 +52,14 @@ def erase_leads(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: Q
         return None
     if form.is_bound:
         model_admin.message_user(request, "Give a reason for the erasure.", messages.ERROR)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": Lead._meta,
-        "title": "Erase personal data",
-        "form": form,
-        "previews": [(lead, erasure_preview(lead)) for lead in leads[:PREVIEW_LIMIT]],
-        "count": len(leads),
-        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-        "select_across": request.POST.get("select_across", "0"),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
+    context = action_page_context(
+        model_admin,
+        request,
+        title="Erase personal data",
+        form=form,
+        previews=[(lead, erasure_preview(lead)) for lead in leads[:PREVIEW_LIMIT]],
+        count=len(leads),
+    )
     return TemplateResponse(request, "whatsapp_leads/admin/lead/erase.html", context)
 
 

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,6 +19,7 @@ from django.template.response import TemplateResponse
 
 from ..models import Lead
 from ..services import assignment
+from .action_pages import action_page_context
 
 
 class ReassignForm(forms.Form):
@@ -59,15 +59,12 @@ def reassign_leads(
         return None
     if form.is_bound:
         model_admin.message_user(request, "Choose an active staff member.", messages.ERROR)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": Lead._meta,
-        "title": "Re-assign leads",
-        "form": form,
-        "leads": list(queryset.select_related("owner")[:500]),
-        "count": queryset.count(),
-        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-        "select_across": request.POST.get("select_across", "0"),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
+    context = action_page_context(
+        model_admin,
+        request,
+        title="Re-assign leads",
+        form=form,
+        leads=list(queryset.select_related("owner")[:500]),
+        count=queryset.count(),
+    )
     return TemplateResponse(request, "whatsapp_leads/admin/lead/reassign.html", context)

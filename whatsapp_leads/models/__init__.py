@@ -1,6 +1,7 @@
 from .campaigns import Ad, AdSet, Campaign, CampaignMember
 from .conversations import Conversation, Message, StatusUpdate
 from .conversions import ConversionEvent
+from .engagement import SlaBreach
 from .history import LeadHistory
 from .leads import Inbox, Lead, LeadAssignment
 from .privacy import ErasureRecord
@@ -28,6 +29,7 @@ __all__ = [
     "Message",
     "MessageTemplate",
     "SendRateWindow",
+    "SlaBreach",
     "StatusUpdate",
     "WebhookEvent",
 ]

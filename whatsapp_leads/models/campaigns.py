@@ -20,6 +20,14 @@ def validate_keywords(value: str) -> None:
 class Campaign(models.Model):
     """A Click-to-WhatsApp campaign; routes the leads its ads bring."""
 
+    class SlaAction(models.TextChoices):
+        NOTIFY = "notify", "Notify the owner, then the managers"
+        REASSIGN = "reassign", "Re-assign to the next eligible member"
+
+    class SlaClock(models.TextChoices):
+        BUSINESS = "business", "Business time (working hours)"
+        WALL = "wall", "Wall-clock time"
+
     class Strategy(models.TextChoices):
         FIXED = "fixed", "Fixed owner"
         ROUND_ROBIN = "round_robin", "Round robin"
@@ -109,6 +117,44 @@ class Campaign(models.Model):
         related_name="+",
         limit_choices_to={"status": "APPROVED"},
         help_text="A body-only approved template to greet with instead of the text (its {{1}} is the lead's name).",
+    )
+    # --- first-response SLA (services/sla) --------------------------------------------------------------
+    first_response_sla = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="How soon a person must first answer a new lead (e.g. 00:10:00); empty for no SLA.",
+    )
+    sla_action = models.CharField(
+        max_length=10,
+        choices=SlaAction.choices,
+        default=SlaAction.NOTIFY,
+        help_text="On a breach: notify the owner (then the campaign's managers), or re-assign the lead "
+        "to the next eligible member by the routing rule (once per breach, never the same rep).",
+    )
+    sla_clock = models.CharField(
+        max_length=10,
+        choices=SlaClock.choices,
+        default=SlaClock.BUSINESS,
+        help_text="Count the SLA in business time (the owner's working hours, the business time zone) "
+        "or in wall-clock time.",
+    )
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_whatsapp_campaigns",
+        help_text="Told when the campaign's leads breach the SLA; they see the campaign's numbers.",
+    )
+    # --- which provider and business number the campaign's conversations use -------------------------
+    provider = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="The provider (PROVIDERS name) of the campaign's business number; empty: the default.",
+    )
+    business_number = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The business number that starts conversations for this campaign: a Cloud API phone "
+        "number id, or a provider's sender such as whatsapp:+14155238886; empty: the provider's default.",
     )
     synced_at = models.DateTimeField(
         null=True, blank=True, help_text="When Meta's Marketing API last told us about it."

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.db import models
 
 from ..storage import private_media_storage
+from .engagement import ResponseMetrics
 
 
-class Conversation(models.Model):
+class Conversation(ResponseMetrics):
     """A lead's thread with one of our business phone numbers."""
 
     lead = models.ForeignKey(
@@ -32,6 +33,18 @@ class Conversation(models.Model):
         blank=True,
         help_text="End of the 72-hour free entry point a reply to a Click-to-WhatsApp ad opened "
         "(every message, templates included, is free until then); empty when none applies.",
+    )
+    awaiting_reply_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Time of the earliest inbound message in the thread nobody has answered; empty when we "
+        "spoke last.",
+    )
+    first_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of our first answer in the thread written by a person."
+    )
+    last_reply_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of our latest answer in the thread written by a person."
     )
     message_count = models.PositiveIntegerField(default=0, help_text="Messages stored in the thread.")
     inbound_count = models.PositiveIntegerField(default=0, help_text="Messages the user sent.")

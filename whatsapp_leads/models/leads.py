@@ -7,8 +7,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .engagement import ResponseMetrics
 
-class Lead(models.Model):
+
+class Lead(ResponseMetrics):
     """A person who wrote to the business on WhatsApp.
 
     Identity is the business-scoped user id when Meta sends one, else the WhatsApp id; a lead
@@ -145,6 +147,27 @@ class Lead(models.Model):
     )
     last_message_direction = models.CharField(
         max_length=8, blank=True, help_text="Who sent the latest message: inbound or outbound."
+    )
+    # --- engagement and the first-response SLA (services/engagement, services/sla) ---------------
+    last_inbound_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the latest message the person sent (Meta's clock)."
+    )
+    inbound_count = models.PositiveIntegerField(default=0, help_text="Messages the person sent.")
+    sla_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the current first-response SLA clock started (first inbound message, or the "
+        "latest automatic re-assignment); empty when no SLA applies.",
+    )
+    sla_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the first answer is due under the campaign's SLA; empty once answered, "
+        "breached or without an SLA. The checker scans this column.",
+    )
+    sla_breached_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the lead last breached its first-response SLA."
     )
     follow_up_at = models.DateTimeField(
         null=True, blank=True, db_index=True, help_text="When to get back to the lead; empty for none."

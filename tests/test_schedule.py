@@ -77,6 +77,9 @@ def test_an_override_for_a_job_the_app_does_not_have_is_refused():
 
 
 def test_the_hosts_beat_schedule_holds_the_apps_jobs_as_registered_tasks():
+    # What a worker or beat does at start: import every installed app's tasks module
+    # (autodiscovery is lazy, so without this the test depended on another test importing them).
+    celery_app.loader.import_default_modules()
     schedule = celery_app.conf.beat_schedule
     for name, entry in beat_schedule().items():
         assert schedule[name]["task"] == entry["task"]

@@ -18,6 +18,7 @@ from ...conf import app_settings
 from ..base import MediaError, OutboundMessage, SendOutcome, SendResult
 from ..meta.send import never_connected
 from . import config
+from .callback import status_callback_url
 from .errors import meaning
 from .payloads import NotSendable, message_form
 
@@ -82,7 +83,7 @@ def send_message(message: OutboundMessage) -> SendResult:
                           "this lead has only a WhatsApp user id.", category="request")  # fmt: skip
     try:
         form = message_form(kind=message.kind, content=message.content, sender=sender, to=message.to,
-                            status_callback=config.public_url())  # fmt: skip
+                            status_callback=status_callback_url(config.public_url(), message.callback))  # fmt: skip
     except NotSendable as exc:
         return SendResult(outcome=SendOutcome.REFUSED, words=str(exc), category="unsupported")
     except (KeyError, TypeError, ValueError) as exc:

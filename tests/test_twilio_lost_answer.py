@@ -66,7 +66,7 @@ def callback_from_twilio(client, fake: FakeTwilio, status: str, *, sid: str, url
         response = client.generic("POST", f"/whatsapp/webhook/twilio/?{query}", body, content_type=FORM,
                                   HTTP_X_TWILIO_SIGNATURE=signature)  # fmt: skip
     if response.status_code == 200:
-        process_event(WebhookEvent.objects.order_by("-pk").first().pk)
+        process_event(WebhookEvent.objects.latest("pk").pk)
     return response.status_code
 
 

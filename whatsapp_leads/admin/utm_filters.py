@@ -18,22 +18,24 @@ from ..services import utm_filter
 
 
 class UtmFilter(admin.SimpleListFilter):
-    """One UTM key; subclasses set ``parameter_name`` (the key) and ``title``."""
+    """One UTM key; subclasses set ``key`` (also the URL parameter) and ``title``."""
+
+    key = ""
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         visible = model_admin.get_queryset(request)
-        return [(value, value) for value in utm_filter.values_present(visible, self.parameter_name)]
+        return [(value, value) for value in utm_filter.values_present(visible, self.key)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
         value = self.value()
-        return utm_filter.filter_by(queryset, self.parameter_name, value) if value else queryset
+        return utm_filter.filter_by(queryset, self.key, value) if value else queryset
 
 
 class UtmSourceFilter(UtmFilter):
     title = "UTM source"
-    parameter_name = "utm_source"
+    key = parameter_name = "utm_source"
 
 
 class UtmCampaignFilter(UtmFilter):
     title = "UTM campaign"
-    parameter_name = "utm_campaign"
+    key = parameter_name = "utm_campaign"

@@ -10,8 +10,12 @@ never both call the provider; then it makes one attempt and records what came of
 - refused: ``failed`` with code, title, details and the rep's words, ``message_failed``;
 - retry: back to ``retrying`` with exponential backoff and jitter, up to ``SEND_MAX_ATTEMPTS``;
 - ambiguous: ``unknown`` ("delivery unknown"), never sent again by itself. Our outbox id travels
-  in ``biz_opaque_callback_data``, so the first status Meta reports for it resolves the message
+  with the send (Meta: ``biz_opaque_callback_data``; Twilio: the ``StatusCallback`` URL) and comes
+  back on the provider's statuses, so the first status reported for it resolves the message
   (``resolve_by_callback``); otherwise a person decides with ``resend``.
+
+A conversation we start (the lead has no thread) uses the lead's campaign's provider and number
+(``sender.starting_business``).
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ def sender_errors(provider: str, business_number: str) -> dict[str, str]:
     if name and name not in enabled:
         known = ", ".join(sorted(enabled)) or "none"
         return {"provider": f"{name!r} is not an enabled provider (WHATSAPP_LEADS['PROVIDERS']): "
-                f"leave it empty for the default, or choose one of {known}."}  # fmt: skip
+                f"leave it empty for the default, or use one of: {known}."}  # fmt: skip
     cls = enabled.get(name or DEFAULT_PROVIDER)
     number = business_number.strip()
     if number and cls is not None:

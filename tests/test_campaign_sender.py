@@ -164,3 +164,12 @@ def test_the_campaign_api_shows_them(fake, admin_user):
     client.force_authenticate(admin_user)
     body = client.get(f"/whatsapp/api/campaigns/{campaign.pk}/").json()
     assert (body["provider"], body["business_number"]) == ("twilio", "whatsapp:+14155238886")
+
+
+def test_a_thread_without_a_number_sends_from_its_providers_default(fake):
+    from whatsapp_leads.services.outbound.sender import sender_of
+
+    assert sender_of("twilio", "") == OUR_NUMBER
+    assert sender_of("", "") == "106540352242922"  # an old thread without a provider: Meta's
+    assert sender_of("meta", "109876543210987") == "109876543210987"
+    assert sender_of("gone", "") == ""  # a provider no longer enabled has no default number

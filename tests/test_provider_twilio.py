@@ -373,7 +373,8 @@ def test_a_reply_goes_to_twilios_messages_api_and_its_sid_becomes_the_message_id
     (form,) = fake.sends()
     assert form == {"From": f"whatsapp:{OUR_NUMBER}", "To": "whatsapp:+919876543210",
                     "Body": "Hi Asha, calling you at 5?",
-                    "StatusCallback": "https://crm.example.com/whatsapp/webhook/twilio/"}  # fmt: skip
+                    "StatusCallback": "https://crm.example.com/whatsapp/webhook/twilio/"
+                                      f"?wl_callback=wl-outbox%3A{message.pk}"}  # fmt: skip
     assert fake.requests[0].path == "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
 
 

@@ -16,6 +16,8 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 SETTING_NAME = "WHATSAPP_LEADS"
+# The provider of conversations and webhooks that name none (``/whatsapp/webhook/``, old rows).
+DEFAULT_PROVIDER = "meta"
 
 # Meta's Graph API: the one place its address and the default version are written. v27.0 is the
 # current Graph and Marketing API version (released 4 Nov 2026); graph/versions.py has the

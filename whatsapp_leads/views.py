@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from .conf import app_settings
 from .models import WebhookEvent
-from .providers.base import Provider, WebhookRejected
+from .providers.base import QUERY_STRING_HEADER, Provider, WebhookRejected
 from .providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def receive(request: HttpRequest, provider: Provider) -> HttpResponse:
 
     wanted = {*provider.stored_headers, *app_settings.STORED_HEADERS}
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in wanted}
+    if provider.stored_query and request.META.get("QUERY_STRING"):
+        headers[QUERY_STRING_HEADER] = request.META["QUERY_STRING"]
     try:
         # One INSERT and nothing else: in autocommit it is its own transaction, so wrapping it in
         # atomic() would only add BEGIN/COMMIT round trips to a path the provider times.

@@ -59,6 +59,8 @@ class FakeTwilio:
         self.requests: list[Seen] = []
         self.queued: list[Reply] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # ME sid -> (content type, bytes)
+        self.created: list[dict[str, str]] = []  # every message the fake accepted: {"sid", **form}
+        self.answer_delay = 0.0  # seconds before a created message's 201: longer than our timeout loses it
         self.base_url = ""
         self._sids = itertools.count(1)
         self._lock = threading.Lock()
@@ -148,7 +150,9 @@ class FakeTwilio:
         if form.get("ContentVariables") and not form.get("ContentSid"):
             return twilio_error(21654, "ContentVariables parameter is only valid when ContentSid is set")
         sid = f"SM{next(self._sids):032x}"
-        return Reply(status=201, body={
+        with self._lock:
+            self.created.append({"sid": sid, **form})
+        return Reply(status=201, delay=self.answer_delay, body={
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body", ""),
             "date_created": "Wed, 02 Dec 2026 01:00:00 +0000", "direction": "outbound-api", "error_code": None,
             "error_message": None, "from": form.get("From"), "messaging_service_sid": None, "num_media": "0",

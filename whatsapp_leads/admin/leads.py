@@ -30,6 +30,7 @@ from . import privacy, reassign, reply, workspace
 from .display import pretty_json, safe_link
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
+from .utm_filters import UtmCampaignFilter, UtmSourceFilter
 
 # Identity and consent changes shown on the lead page, newest first.
 HISTORY_LIMIT = 200
@@ -167,6 +168,8 @@ class LeadAdmin(admin.ModelAdmin):
         ("owner", admin.RelatedOnlyFieldListFilter),
         "status",
         "country",  # ad loop
+        UtmSourceFilter,
+        UtmCampaignFilter,
         "created_at",
     )
     date_hierarchy = "created_at"

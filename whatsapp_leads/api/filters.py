@@ -26,7 +26,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 
 from ..models import Lead
-from ..services import lead_search
+from ..services import lead_search, utm_filter
 from ..services.routing.hours import business_time_zone
 
 ME = "me"
@@ -231,10 +231,14 @@ class LeadFilterSet(django_filters.FilterSet):
     country = django_filters.CharFilter(
         method="filter_country", max_length=2, help_text="ISO 3166 country code (IN, AE); any case."
     )
-    utm_source = django_filters.CharFilter(field_name="utm__utm_source", help_text="The ad URL's utm_source.")
-    utm_medium = django_filters.CharFilter(field_name="utm__utm_medium", help_text="The ad URL's utm_medium.")
+    utm_source = django_filters.CharFilter(
+        method="filter_utm", help_text="The ad URL's utm_source (exact, case-sensitive)."
+    )
+    utm_medium = django_filters.CharFilter(
+        method="filter_utm", help_text="The ad URL's utm_medium (exact, case-sensitive)."
+    )
     utm_campaign = django_filters.CharFilter(
-        field_name="utm__utm_campaign", help_text="The ad URL's utm_campaign."
+        method="filter_utm", help_text="The ad URL's utm_campaign (exact, case-sensitive)."
     )
     ref = django_filters.CharFilter(
         method="filter_ref",
@@ -253,6 +257,10 @@ class LeadFilterSet(django_filters.FilterSet):
 
     def filter_country(self, qs: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         return qs.filter(country=value.strip().upper()) if value else qs
+
+    def filter_utm(self, qs: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        """By the text of ``utm[name]``, the expression the lead table's UTM indexes are built on."""
+        return utm_filter.filter_by(qs, name, value) if value else qs
 
     def filter_ref(self, qs: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         return qs.filter(utm__ref=value.strip().strip("[]").upper()) if value else qs

@@ -310,7 +310,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ("id", "name", "meta_id", "strategy", "active", "members", "active_members", "created_at")
+        fields = ("id", "name", "meta_id", "strategy", "active", "members", "active_members",
+                  "provider", "business_number", "created_at")  # fmt: skip
         read_only_fields = fields
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from ..conf import DEFAULT_PROVIDER, app_settings
 from ..keywords import keyword_errors
 
 
@@ -171,6 +172,32 @@ class Campaign(models.Model):
     def clean(self) -> None:
         if self.routing_strategy == self.Strategy.FIXED and self.fixed_owner_id is None:
             raise ValidationError({"fixed_owner": "The 'fixed owner' rule needs a fixed owner."})
+        errors = sender_errors(self.provider, self.business_number)
+        if errors:
+            raise ValidationError(errors)
+
+
+def enabled_providers() -> dict[str, type]:
+    """The enabled provider classes by name, read from the setting (models sit beside providers, not above)."""
+    return {str(getattr(cls, "name", "")): cls for cls in app_settings.PROVIDERS if getattr(cls, "name", "")}
+
+
+def sender_errors(provider: str, business_number: str) -> dict[str, str]:
+    """What is wrong with a campaign's provider and business number, in words; empty when nothing."""
+    enabled = enabled_providers()
+    name = provider.strip()
+    if name and name not in enabled:
+        known = ", ".join(sorted(enabled)) or "none"
+        return {"provider": f"{name!r} is not an enabled provider (WHATSAPP_LEADS['PROVIDERS']): "
+                f"leave it empty for the default, or use one of: {known}."}  # fmt: skip
+    cls = enabled.get(name or DEFAULT_PROVIDER)
+    number = business_number.strip()
+    if number and cls is not None:
+        try:
+            cls.sender_id(number)  # type: ignore[attr-defined]  # a Provider subclass (system check E009)
+        except ValueError as exc:
+            return {"business_number": str(exc)}
+    return {}
 
 
 class CampaignMember(models.Model):

@@ -67,9 +67,7 @@ class ConversionEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["lead", "event_name"], name="wl_conversion_once_per_lead"),
-        ]
+        # Once per event_id (unique above): once per lead and event, and a Purchase once per win.
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="wl_conversion_due"),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from .engagement import ResponseMetrics
@@ -198,6 +199,9 @@ class Lead(ResponseMetrics):
             models.Index(fields=["owner", "status"], name="wl_lead_owner_status"),
             models.Index(fields=["owner", "awaiting_reply_since"], name="wl_lead_owner_awaiting"),
             models.Index(fields=["owner", "-last_activity_at"], name="wl_lead_owner_activity"),
+            # the admin's and the API's UTM filters compare exactly these expressions
+            models.Index(KeyTextTransform("utm_source", "utm"), name="wl_lead_utm_source"),
+            models.Index(KeyTextTransform("utm_campaign", "utm"), name="wl_lead_utm_campaign"),
         ]
 
     def __str__(self) -> str:

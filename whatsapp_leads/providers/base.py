@@ -19,6 +19,10 @@ from django.http import HttpRequest, HttpResponse
 
 from ..parsing import Update
 
+#: The pseudo-header under which the webhook view keeps a request's query string, for providers
+#: that set ``Provider.stored_query`` (the query is all a status callback URL can carry of ours).
+QUERY_STRING_HEADER = "x-wl-query-string"
+
 
 class WebhookRejected(Exception):
     """A request the view must refuse before storing anything; ``status`` is the HTTP answer."""
@@ -142,6 +146,22 @@ class Provider:
         "user-agent",
         "x-request-id",
     )
+    #: Whether the view keeps the request's query string with the stored body (under
+    #: ``QUERY_STRING_HEADER``): for providers whose callbacks echo our data only in the URL.
+    stored_query: ClassVar[bool] = False
+
+    @classmethod
+    def default_sender(cls) -> str:
+        """Our number's id at this provider when a campaign names none (for a conversation we start)."""
+        return ""
+
+    @classmethod
+    def sender_id(cls, value: str) -> str:
+        """``value`` (a business number typed by an admin) as this provider's conversations record it.
+
+        Raises ``ValueError`` with words for the admin when it cannot be one of our numbers here.
+        """
+        return value.strip()
 
     def handshake(self, request: HttpRequest) -> HttpResponse:
         """Answer a GET (a subscription check); providers without one answer 405."""

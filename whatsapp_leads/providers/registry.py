@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from ..conf import SETTING_NAME, app_settings
+from ..conf import DEFAULT_PROVIDER, SETTING_NAME, app_settings
 from .base import Provider
 
-DEFAULT_PROVIDER = "meta"
+__all__ = ["DEFAULT_PROVIDER", "UnknownProvider", "all_providers", "get_provider"]
 
 _cache: dict[str, Provider] | None = None
 

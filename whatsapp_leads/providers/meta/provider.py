@@ -40,6 +40,21 @@ class MetaProvider(Provider):
         "x-request-id",
     )
 
+    @classmethod
+    def default_sender(cls) -> str:
+        return (app_settings.PHONE_NUMBER_ID or "").strip()
+
+    @classmethod
+    def sender_id(cls, value: str) -> str:
+        """A Cloud API phone number id: digits only (not the phone number itself)."""
+        value = value.strip()
+        if not value.isascii() or not value.isdigit():
+            raise ValueError(
+                "For Meta's Cloud API the business number is its phone number id (digits, as in "
+                "WhatsApp Manager > Phone numbers), not the phone number."
+            )
+        return value
+
     def handshake(self, request: HttpRequest) -> HttpResponse:
         return handshake(request)
 

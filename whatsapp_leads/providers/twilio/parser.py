@@ -102,8 +102,12 @@ def business(number: str) -> Business:
     return Business(provider=PROVIDER, phone_number_id=ours, display_phone_number=ours)
 
 
-def parse(body: bytes, *, received_at: datetime | None = None) -> list[Update]:
-    """The one update the request carries (none for a pre-send status step)."""
+def parse(body: bytes, *, received_at: datetime | None = None, callback: str = "") -> list[Update]:
+    """The one update the request carries (none for a pre-send status step).
+
+    ``callback`` is our outbox id from the status callback URL's query (``callback.py``), kept on
+    a status as the provider-neutral ``biz_opaque_callback_data``; an inbound message ignores it.
+    """
     params = params_of(body)
     sid = coerce.text(params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid"))
     if not sid:
@@ -111,12 +115,13 @@ def parse(body: bytes, *, received_at: datetime | None = None) -> list[Update]:
     at = received_at or timezone.now()
     state = coerce.text(params.get("MessageStatus") or params.get("SmsStatus")).lower()
     if state and state not in INBOUND_STATES:
-        status = _status(params, sid=sid, state=state, at=at)
+        status = _status(params, sid=sid, state=state, at=at, callback=callback)
         return [status] if status is not None else []
     return [_inbound(params, sid=sid, at=at)]
 
 
-def _status(params: dict[str, str], *, sid: str, state: str, at: datetime) -> MessageStatus | None:
+def _status(params: dict[str, str], *, sid: str, state: str, at: datetime,
+            callback: str = "") -> MessageStatus | None:  # fmt: skip
     mapped = STATUSES.get(state, DeliveryStatus.UNKNOWN)
     if mapped is None:
         return None
@@ -134,6 +139,7 @@ def _status(params: dict[str, str], *, sid: str, state: str, at: datetime) -> Me
         recipient_id=digits(recipient) if is_phone(recipient) else "",
         recipient_user_id="" if is_phone(recipient) else recipient,
         errors=errors,
+        biz_opaque_callback_data=callback,
         raw=dict(params),
     )
 

@@ -4,7 +4,8 @@ HTTP Basic with the Account SID and the (first) Auth Token; the form from ``payl
 an attempt ends is one of the four outcomes of ``SendOutcome``, as for Meta: 201 with a ``sid`` is
 accepted (the ``SM…`` sid becomes the message id); a refused connection, a 5xx or a 429 is retried;
 Twilio's error body is looked up in ``errors`` (retry or refuse); a request that went out and got
-no answer is ambiguous and never sent again by itself.
+no answer is ambiguous and never sent again by itself: the ``StatusCallback`` URL carries our
+outbox id (``callback.py``), so Twilio's first status for it settles the message.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from ...conf import app_settings
 from ..base import MediaError, OutboundMessage, SendOutcome, SendResult
 from ..meta.send import never_connected
 from . import config
+from .callback import status_callback_url
 from .errors import meaning
 from .payloads import NotSendable, message_form
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "whatsapp-leads (twilio)"
 UNKNOWN_WORDS = ("Twilio did not answer in time, so we cannot tell whether the message went out. "
-                 "Check with the customer before sending it again.")  # fmt: skip
+                 "If Twilio took it, its first delivery status will settle this by itself; "
+                 "otherwise check with the customer before sending it again.")  # fmt: skip
 
 
 def messages_url(account_sid: str) -> str:
@@ -82,7 +85,7 @@ def send_message(message: OutboundMessage) -> SendResult:
                           "this lead has only a WhatsApp user id.", category="request")  # fmt: skip
     try:
         form = message_form(kind=message.kind, content=message.content, sender=sender, to=message.to,
-                            status_callback=config.public_url())  # fmt: skip
+                            status_callback=status_callback_url(config.public_url(), message.callback))  # fmt: skip
     except NotSendable as exc:
         return SendResult(outcome=SendOutcome.REFUSED, words=str(exc), category="unsupported")
     except (KeyError, TypeError, ValueError) as exc:

@@ -3,12 +3,17 @@
 A stage is ``lead_created`` (the lead came from an ad) or a lead status. Statuses are a funnel:
 a lead marked won has also been qualified and contacted, so a mapped ``qualified`` stage is
 reached by a lead that jumps from new to won. ``lost`` is reached only by itself.
+
+Every stage is reached once per lead, except ``won``: each win in the lead's status history is a
+sale (``wins``), so its event (``Purchase``) is recorded once per win, under its own ``event_id``.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -75,6 +80,37 @@ def event_time(lead: Lead, *, stage: str, now: datetime | None = None) -> dateti
     return now or timezone.now()
 
 
-def event_id(lead: Lead, *, event_name: str) -> str:
-    """Deterministic, so a re-sent row carries the same id (Meta de-duplicates by it, where it does)."""
-    return f"lead-{lead.pk}-{event_name}"
+def event_id(lead: Lead, *, event_name: str, win: int = 1) -> str:
+    """Deterministic, so a re-sent row carries the same id (Meta de-duplicates by it, where it does).
+
+    ``win`` numbers the sales of a lead won again after a reopen: the first keeps the plain id
+    (rows recorded before wins were counted stay the first win's), the second is ``…-Purchase-2``.
+    """
+    base = f"lead-{lead.pk}-{event_name}"
+    return base if win <= 1 else f"{base}-{win}"
+
+
+@dataclass(frozen=True, slots=True)
+class Win:
+    """One time the lead was marked won: its number, when, and the deal then given (None: none given)."""
+
+    number: int
+    at: datetime | None
+    deal_value: Decimal | None
+    deal_currency: str
+
+
+def wins(lead: Lead) -> list[Win]:
+    """Every win of a lead now won, oldest first, from its status history.
+
+    Each change to won in the history is one sale: a lead reopened and won again is a second
+    Purchase, while redelivered webhooks, re-processing and saving the same won lead twice add no
+    history row and so no event. A won lead without history (a host's code set the status
+    directly) has one win.
+    """
+    if lead.status != Lead.Status.WON:
+        return []
+    changes = lead.status_changes.filter(new_status=Lead.Status.WON).order_by("created_at", "pk")
+    found = [Win(number, change.created_at, change.deal_value, change.deal_currency)
+             for number, change in enumerate(changes, start=1)]  # fmt: skip
+    return found or [Win(1, None, None, "")]

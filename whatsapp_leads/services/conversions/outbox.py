@@ -1,9 +1,10 @@
 """The outbox: record each (lead, event) once, queue it, find the ones a lost task left behind.
 
 ``record_due`` is the stage trigger. It runs after the lead's transaction commits (never for a
-rolled-back lead) and may run any number of times for the same state: the unique (lead, event
-name) lets exactly one row through, so redelivered webhooks, two workers and an admin saving twice
-all end in one event. A lead without ``ctwa_clid`` gets its row too, as "not attributable", so
+rolled-back lead) and may run any number of times for the same state: the unique ``event_id``
+(the lead, the event and, for a win, which win) lets exactly one row through, so redelivered
+webhooks, two workers and an admin saving twice all end in one event, while a lead reopened and
+won again is a second sale with a second ``Purchase`` (``mapping.wins``). A lead without ``ctwa_clid`` gets its row too, as "not attributable", so
 staff see why Meta never heard of it; such a row is never sent.
 """
 
@@ -45,6 +46,33 @@ def _value(lead: Lead, *, event_name: str) -> tuple[Decimal | None, str]:
     return purchase_value(lead) if event_name == mapping.PURCHASE else (None, "")
 
 
+def is_latest_win(row: ConversionEvent, lead: Lead) -> bool:
+    """Whether ``row`` is the event of the lead's current win (so the lead's deal is its deal)."""
+    won = mapping.wins(lead)
+    return bool(won) and row.event_id == mapping.event_id(lead, event_name=row.event_name, win=won[-1].number)
+
+
+def _occurrences(lead: Lead, *, stage: str, event_name: str) -> list[tuple[str, Decimal | None, str, Any]]:
+    """(event_id, value, currency, event_time) of each time the stage was reached: once, or once per win.
+
+    The latest win carries the lead's deal; an earlier win whose event was never recorded (the
+    lead was reopened before the trigger ran) carries the deal given with it, when one was.
+    """
+    if stage != Lead.Status.WON:
+        value, currency = _value(lead, event_name=event_name)
+        return [(mapping.event_id(lead, event_name=event_name), value, currency,
+                 mapping.event_time(lead, stage=stage))]  # fmt: skip
+    won = mapping.wins(lead)
+    found = []
+    for win in won:
+        value, currency = _value(lead, event_name=event_name)
+        if win.number < len(won) and value is not None and win.deal_value is not None:
+            value, currency = win.deal_value, (win.deal_currency or currency).upper()
+        at = win.at or mapping.event_time(lead, stage=stage)
+        found.append((mapping.event_id(lead, event_name=event_name, win=win.number), value, currency, at))
+    return found
+
+
 def record_due(lead_id: int) -> list[ConversionEvent]:
     """Create the rows the lead's state calls for and queue the sendable ones; returns the new rows."""
     lead = Lead.objects.filter(pk=lead_id).first()
@@ -52,31 +80,31 @@ def record_due(lead_id: int) -> list[ConversionEvent]:
     # bring back the rows it has just deleted).
     if lead is None or lead.erased_at is not None or not mapping.enabled():
         return []
-    existing = set(lead.conversion_events.values_list("event_name", flat=True))
+    existing = set(lead.conversion_events.values_list("event_id", flat=True))
     created: list[ConversionEvent] = []
     for stage, name in mapping.due_events(lead):
-        if name in existing:
-            continue
-        value, currency = _value(lead, event_name=name)
-        row = ConversionEvent(
-            lead=lead,
-            event_name=name,
-            stage=stage,
-            event_id=mapping.event_id(lead, event_name=name),
-            event_time=mapping.event_time(lead, stage=stage),
-            status=Status.PENDING if lead.ctwa_clid else Status.NOT_ATTRIBUTABLE,
-            error=""
-            if lead.ctwa_clid
-            else "The lead has no ctwa_clid (organic chat or a WhatsApp Status ad).",
-            value=value,
-            currency=currency,
-        )
-        try:
-            with transaction.atomic():
-                row.save()
-        except IntegrityError:
-            continue  # another trigger recorded it first
-        created.append(row)
+        for event_id, value, currency, at in _occurrences(lead, stage=stage, event_name=name):
+            if event_id in existing:
+                continue
+            row = ConversionEvent(
+                lead=lead,
+                event_name=name,
+                stage=stage,
+                event_id=event_id,
+                event_time=at,
+                status=Status.PENDING if lead.ctwa_clid else Status.NOT_ATTRIBUTABLE,
+                error=""
+                if lead.ctwa_clid
+                else "The lead has no ctwa_clid (organic chat or a WhatsApp Status ad).",
+                value=value,
+                currency=currency,
+            )
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError:
+                continue  # another trigger recorded it first (event_id is unique)
+            created.append(row)
     for row in created:
         if row.status == Status.PENDING:
             publish(SEND_CONVERSION, row.pk, what=f"the {row.event_name} event of lead {lead.pk}")

@@ -22,7 +22,7 @@ from ...graph.conversions import event_body, find_dataset, request_body, send_ev
 from ...graph.errors import AUTH_CODES
 from ...models import Conversation, ConversionEvent
 from ...outcomes import Outcome, backoff
-from .outbox import purchase_value
+from .outbox import is_latest_win, purchase_value
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,9 @@ def _attempt(row: ConversionEvent, *, client: GraphClient | None, now) -> Outcom
         row.status, row.error = Status.NOT_ATTRIBUTABLE, "The lead has no ctwa_clid; not sent."
         row.save(update_fields=fields)
         return Outcome(status=row.status)
-    if row.value is not None:  # a deal value corrected after "won" and before sending is the one sent
+    if row.value is not None and is_latest_win(row, lead):
+        # a deal value corrected after "won" and before sending is the one sent; an earlier win
+        # (the lead was won again since) keeps the deal it was recorded with
         row.value, row.currency = purchase_value(lead)
         fields += ["value", "currency"]
     try:

@@ -10,8 +10,12 @@ never both call the provider; then it makes one attempt and records what came of
 - refused: ``failed`` with code, title, details and the rep's words, ``message_failed``;
 - retry: back to ``retrying`` with exponential backoff and jitter, up to ``SEND_MAX_ATTEMPTS``;
 - ambiguous: ``unknown`` ("delivery unknown"), never sent again by itself. Our outbox id travels
-  in ``biz_opaque_callback_data``, so the first status Meta reports for it resolves the message
+  with the send (Meta: ``biz_opaque_callback_data``; Twilio: the ``StatusCallback`` URL) and comes
+  back on the provider's statuses, so the first status reported for it resolves the message
   (``resolve_by_callback``); otherwise a person decides with ``resend``.
+
+A conversation we start (the lead has no thread) uses the lead's campaign's provider and number
+(``sender.starting_business``).
 """
 
 from __future__ import annotations
@@ -29,13 +33,12 @@ from django.utils import timezone
 from ...conf import app_settings
 from ...models import Conversation, Lead, Message
 from ...outcomes import Outcome, backoff
-from ...parsing import Business
 from ...providers.base import MediaError, OutboundMessage, SendOutcome, SendResult
 from ...providers.registry import DEFAULT_PROVIDER, get_provider
 from ...queueing import SEND_MESSAGE, publish
 from ...signals import message_failed, message_sent
 from .. import conversations, lead_activity
-from . import consent, ratelimit, templates, window
+from . import consent, ratelimit, sender, templates, window
 from .refusal import NO_ADDRESS, OPTED_OUT, TEMPLATE_NOT_APPROVED, WINDOW_CLOSED, Refusal
 
 logger = logging.getLogger(__name__)
@@ -178,11 +181,8 @@ def queue_send(
         refusal = check(lead, kind=kind, content=data, conversation=conversation, now=now)
         if refusal is not None:
             return refusal
-        if conversation is None:  # a template to a lead who never wrote through a number we know
-            number = (app_settings.PHONE_NUMBER_ID or "").strip()
-            conversation = conversations.get_conversation(
-                lead, Business(provider=DEFAULT_PROVIDER, phone_number_id=number), at=now
-            )
+        if conversation is None:  # a template to a lead who never wrote: the campaign's number starts it
+            conversation = conversations.get_conversation(lead, sender.starting_business(lead), at=now)
         message = Message.objects.create(
             wamid=f"{PLACEHOLDER_PREFIX}{uuid.uuid4()}",
             conversation=conversation,
@@ -264,7 +264,7 @@ def _outbound(message: Message) -> OutboundMessage:
     return OutboundMessage(
         kind=kind,
         content=content,
-        sender=message.conversation.phone_number_id or (app_settings.PHONE_NUMBER_ID or "").strip(),
+        sender=sender.sender_of(message.conversation.provider, message.conversation.phone_number_id),
         to=to,
         recipient=recipient,
         callback=message.biz_opaque_callback_data,

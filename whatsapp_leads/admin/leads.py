@@ -16,6 +16,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,8 +27,11 @@ from ..models import Lead, LeadAssignment
 from ..permissions import can_erase_leads, can_reassign_leads, can_see_all_leads, visible_leads
 from ..services import assignment, lead_activity, lead_export, lead_search, lead_status
 from ..services.outbound import read_receipts
+from ..services.sla_state import sla_status
 from . import privacy, reassign, reply, workspace
 from .display import pretty_json, safe_link
+from .engagement import engagement_card
+from .inbox import short_duration
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 
@@ -158,6 +162,7 @@ class LeadAdmin(admin.ModelAdmin):
         "status",
         "first_message_short",
         "last_message_short",
+        "waiting_shown",
     )
     change_list_template = "whatsapp_leads/admin/lead/change_list.html"
     list_display_links = ("display_name", "phone")
@@ -427,6 +432,7 @@ class LeadAdmin(admin.ModelAdmin):
                     obj, site=self.admin_site.name, may_change=self.has_change_permission(request, obj)
                 )
             )
+            context["engagement"] = engagement_card(obj, now=timezone.now())
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
             context["conversion_events"] = list(obj.conversion_events.order_by("created_at", "pk"))  # ad loop
@@ -452,6 +458,18 @@ class LeadAdmin(admin.ModelAdmin):
         if obj.last_message_at is None:
             return "-"
         return date_format(timezone.localtime(obj.last_message_at), "j M, H:i")
+
+    @admin.display(description="Waiting", ordering="awaiting_reply_since")
+    def waiting_shown(self, obj: Lead) -> str:
+        """How long the lead has waited for an answer, against its campaign's SLA (``list_select_related``
+        brings the campaign, so no query per row); ``-`` when we spoke last."""
+        if obj.awaiting_reply_since is None:
+            return "-"
+        now = timezone.now()
+        return render_to_string(
+            "whatsapp_leads/admin/sla_wait.html",
+            {"sla": sla_status(obj, now=now), "waited": short_duration(now - obj.awaiting_reply_since)},
+        )
 
     @admin.display(description="Form answers")
     def form_answers(self, obj: Lead) -> str:

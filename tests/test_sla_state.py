@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from whatsapp_leads.models import Campaign, Lead
 from whatsapp_leads.services.sla_state import NEAR_FRACTION, SlaState, sla_status
 from whatsapp_leads.templatetags.whatsapp_leads_numbers import human_seconds, wl_duration, wl_percent
 
-NOW = datetime(2025, 6, 30, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 TEN_MIN = timedelta(minutes=10)
 
 

@@ -51,7 +51,7 @@ WORDS = {
 ICONS = {
     SlaState.NONE: "",
     SlaState.WITHIN: "\u2713",  # check mark
-    SlaState.NEAR: "\u23f3",  # hourglass
+    SlaState.NEAR: "\u25d4",  # circle a quarter full: time running out
     SlaState.BREACHED: "\u26a0",  # warning sign
     SlaState.MET: "\u2713",
     SlaState.LATE: "\u26a0",

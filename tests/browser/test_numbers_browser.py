@@ -89,6 +89,11 @@ def test_inbox_waits_are_coloured_against_the_sla_with_words(browser, live_serve
     assert no_sideways_scroll(page)
     page.click("a.wl-my-numbers-link")
     page.wait_for_selector(".wl-my-numbers")
+    page.click("text=Late Lata")
+    card = page.wait_for_selector("#wl-engagement")
+    assert "SLA breached" in card.inner_text() and "missed by" in card.inner_text()
+    shot(page, f"lead-engagement-{width}")
+    assert no_sideways_scroll(page)
 
 
 @pytest.mark.parametrize("width", [1366, 390])

@@ -126,8 +126,17 @@ def test_a_rep_sees_their_own_numbers_page(browser, live_server, world, width): 
     assert no_sideways_scroll(page)
 
 
-def test_a_manager_picks_a_rep_on_the_numbers_page(browser, live_server, world):  # noqa: F811
+def test_a_manager_sees_waits_in_the_lead_list_and_picks_a_rep_on_the_numbers_page(
+    browser, live_server, world
+):  # noqa: F811
     page = login(browser, live_server, "meera_manager")
+    page.goto(f"{live_server.url}/admin/whatsapp_leads/lead/")
+    assert page.locator("#result_list .wl-sla-breached .wl-sla-word").first.inner_text().endswith("Breached")
+    shot(page, "sla-lead-list-1366")
+    assert page.evaluate(
+        "(() => { const box = document.querySelector('#changelist .results');"
+        " return box.scrollWidth <= box.clientWidth + 1; })()"
+    ), "the lead list scrolls sideways at 1366 px"
     page.goto(f"{live_server.url}/admin/whatsapp_leads/inbox/numbers/")
     page.select_option("#wl-rep", str(world["rep"].pk))
     page.click(".wl-range input[type=submit]")

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from ..conf import app_settings
@@ -157,12 +158,11 @@ class LeadAdmin(admin.ModelAdmin):
     list_display = (
         "display_name",
         "phone",
-        "campaign",
+        "campaign_name",
         "owner",
         "status",
         "first_message_short",
         "last_message_short",
-        "waiting_shown",
     )
     change_list_template = "whatsapp_leads/admin/lead/change_list.html"
     list_display_links = ("display_name", "phone")
@@ -443,6 +443,12 @@ class LeadAdmin(admin.ModelAdmin):
     def owner_name(self, obj: Lead) -> str:
         return person(obj.owner)
 
+    @admin.display(description="Campaign", ordering="campaign__name")
+    def campaign_name(self, obj: Lead) -> str:
+        """The campaign as text that may wrap (Django keeps a foreign-key column on one line, which
+        pushed the list past a 1366 px screen once campaigns had real names)."""
+        return obj.campaign.name if obj.campaign is not None else "-"
+
     @admin.display(description="Name", ordering="name")
     def display_name(self, obj: Lead) -> str:
         return obj.name or "(no name)"
@@ -454,22 +460,26 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Last message", ordering="last_message_at")
     def last_message_short(self, obj: Lead) -> str:
         """One short column (it used to be two long date columns that fell off a laptop screen);
-        the creation date is still the list's date filter and hierarchy."""
-        if obj.last_message_at is None:
-            return "-"
-        return date_format(timezone.localtime(obj.last_message_at), "j M, H:i")
-
-    @admin.display(description="Waiting", ordering="awaiting_reply_since")
-    def waiting_shown(self, obj: Lead) -> str:
-        """How long the lead has waited for an answer, against its campaign's SLA (``list_select_related``
-        brings the campaign, so no query per row); ``-`` when we spoke last."""
-        if obj.awaiting_reply_since is None:
-            return "-"
-        now = timezone.now()
-        return render_to_string(
-            "whatsapp_leads/admin/sla_wait.html",
-            {"sla": sla_status(obj, now=now), "waited": short_duration(now - obj.awaiting_reply_since)},
+        the creation date is still the list's date filter and hierarchy. Under the time, how long
+        the lead has waited for an answer against its campaign's SLA (``list_select_related``
+        brings the campaign, so no query per row); a column of its own would not fit at 1366 px."""
+        shown = (
+            "-"
+            if obj.last_message_at is None
+            else date_format(timezone.localtime(obj.last_message_at), "j M, H:i")
         )
+        if obj.awaiting_reply_since is None:
+            return shown
+        now = timezone.now()
+        wait = render_to_string(
+            "whatsapp_leads/admin/sla_wait.html",
+            {
+                "sla": sla_status(obj, now=now),
+                "waited": short_duration(now - obj.awaiting_reply_since),
+                "compact": True,
+            },
+        )
+        return format_html("{}<div>{}</div>", shown, wait)
 
     @admin.display(description="Form answers")
     def form_answers(self, obj: Lead) -> str:

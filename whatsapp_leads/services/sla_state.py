@@ -48,6 +48,15 @@ WORDS = {
     SlaState.MET: "Answered within SLA",
     SlaState.LATE: "Answered late",
 }
+# The same in one word, for the lead list's narrow column (the full words are its tooltip).
+SHORT_WORDS = {
+    SlaState.NONE: "",
+    SlaState.WITHIN: "Within",
+    SlaState.NEAR: "Near",
+    SlaState.BREACHED: "Breached",
+    SlaState.MET: "Met",
+    SlaState.LATE: "Late",
+}
 ICONS = {
     SlaState.NONE: "",
     SlaState.WITHIN: "\u2713",  # check mark
@@ -70,6 +79,10 @@ class SlaStatus:
     @property
     def words(self) -> str:
         return WORDS[self.state]
+
+    @property
+    def short_words(self) -> str:
+        return SHORT_WORDS[self.state]
 
     @property
     def icon(self) -> str:

@@ -127,8 +127,10 @@ def test_a_rep_sees_their_own_numbers_page(browser, live_server, world, width): 
 
 
 def test_a_manager_sees_waits_in_the_lead_list_and_picks_a_rep_on_the_numbers_page(
-    browser, live_server, world
-):  # noqa: F811
+    browser,  # noqa: F811
+    live_server,
+    world,
+):
     page = login(browser, live_server, "meera_manager")
     page.goto(f"{live_server.url}/admin/whatsapp_leads/lead/")
     assert page.locator("#result_list .wl-sla-breached .wl-sla-word").first.inner_text().endswith("Breached")

@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from ..models import Campaign, CampaignMember, Inbox, Lead
 from ..permissions import can_see_all_leads, visible_leads
+from ..services.sla_state import NO_SLA, SlaStatus, sla_status
+from . import my_numbers
 
 PAGE_SIZE = 100
 POLL_SECONDS = 4
@@ -58,6 +60,7 @@ class InboxRow:
     window_left: str
     window_open: bool
     follow_up_due: bool
+    sla: SlaStatus = NO_SLA
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +114,8 @@ def row_for(lead: Lead, *, now: datetime, site: str) -> InboxRow:
         window_left=window_left,
         window_open=window_open,
         follow_up_due=lead.follow_up_at is not None and lead.follow_up_at <= now,
+        # The campaign came with the row (select_related): no query per row.
+        sla=sla_status(lead, now=now) if lead.awaiting_reply_since else NO_SLA,
     )
 
 
@@ -155,6 +160,9 @@ class InboxAdmin(admin.ModelAdmin):
             path("", page, name="whatsapp_leads_inbox"),
             path("", page, name="whatsapp_leads_inbox_changelist"),  # the admin index links here
             path("rows/", rows, name="whatsapp_leads_inbox_rows"),
+            path(
+                "numbers/", self.admin_site.admin_view(self.my_numbers_view), name="whatsapp_leads_my_numbers"
+            ),
             path("<path:rest>", self.admin_site.admin_view(self.elsewhere)),
         ]
 
@@ -186,6 +194,7 @@ class InboxAdmin(admin.ModelAdmin):
             "awaiting_total": mine.filter(awaiting_reply_since__isnull=False).count(),
             "query": request.GET.urlencode(),
             "rows_url": reverse(f"{site}:whatsapp_leads_inbox_rows"),
+            "my_numbers_url": reverse(f"{site}:whatsapp_leads_my_numbers"),
         }
 
     def inbox_view(self, request: HttpRequest) -> TemplateResponse:
@@ -201,6 +210,11 @@ class InboxAdmin(admin.ModelAdmin):
             "needs_team": campaigns_without_members() if can_see_all_leads(request.user) else [],
         }
         return TemplateResponse(request, "whatsapp_leads/admin/inbox/inbox.html", context)
+
+    def my_numbers_view(self, request: HttpRequest) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return my_numbers.my_numbers_view(self, request)
 
     def rows_view(self, request: HttpRequest) -> TemplateResponse:
         return TemplateResponse(request, "whatsapp_leads/admin/inbox/rows.html", self._context(request))

@@ -16,9 +16,11 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from ..conf import app_settings
@@ -26,8 +28,11 @@ from ..models import Lead, LeadAssignment
 from ..permissions import can_erase_leads, can_reassign_leads, can_see_all_leads, visible_leads
 from ..services import assignment, lead_activity, lead_export, lead_search, lead_status
 from ..services.outbound import read_receipts
+from ..services.sla_state import sla_status
 from . import privacy, reassign, reply, workspace
 from .display import pretty_json, safe_link
+from .engagement import engagement_card
+from .inbox import short_duration
 from .media import lead_media_view, redownload_failed_media
 from .transcript import build_transcript
 from .utm_filters import UtmCampaignFilter, UtmSourceFilter
@@ -154,7 +159,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_display = (
         "display_name",
         "phone",
-        "campaign",
+        "campaign_name",
         "owner",
         "status",
         "first_message_short",
@@ -430,6 +435,7 @@ class LeadAdmin(admin.ModelAdmin):
                     obj, site=self.admin_site.name, may_change=self.has_change_permission(request, obj)
                 )
             )
+            context["engagement"] = engagement_card(obj, now=timezone.now())
             # Shown in the template, not as an inline: read-only rows need no formset to post back.
             context["lead_history"] = list(obj.history.all()[:HISTORY_LIMIT])
             context["conversion_events"] = list(obj.conversion_events.order_by("created_at", "pk"))  # ad loop
@@ -439,6 +445,12 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Owner")
     def owner_name(self, obj: Lead) -> str:
         return person(obj.owner)
+
+    @admin.display(description="Campaign", ordering="campaign__name")
+    def campaign_name(self, obj: Lead) -> str:
+        """The campaign as text that may wrap (Django keeps a foreign-key column on one line, which
+        pushed the list past a 1366 px screen once campaigns had real names)."""
+        return obj.campaign.name if obj.campaign is not None else "-"
 
     @admin.display(description="Name", ordering="name")
     def display_name(self, obj: Lead) -> str:
@@ -451,10 +463,26 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description="Last message", ordering="last_message_at")
     def last_message_short(self, obj: Lead) -> str:
         """One short column (it used to be two long date columns that fell off a laptop screen);
-        the creation date is still the list's date filter and hierarchy."""
-        if obj.last_message_at is None:
-            return "-"
-        return date_format(timezone.localtime(obj.last_message_at), "j M, H:i")
+        the creation date is still the list's date filter and hierarchy. Under the time, how long
+        the lead has waited for an answer against its campaign's SLA (``list_select_related``
+        brings the campaign, so no query per row); a column of its own would not fit at 1366 px."""
+        shown = (
+            "-"
+            if obj.last_message_at is None
+            else date_format(timezone.localtime(obj.last_message_at), "j M, H:i")
+        )
+        if obj.awaiting_reply_since is None:
+            return shown
+        now = timezone.now()
+        wait = render_to_string(
+            "whatsapp_leads/admin/sla_wait.html",
+            {
+                "sla": sla_status(obj, now=now),
+                "waited": short_duration(now - obj.awaiting_reply_since),
+                "compact": True,
+            },
+        )
+        return format_html("{}<div>{}</div>", shown, wait)
 
     @admin.display(description="Form answers")
     def form_answers(self, obj: Lead) -> str:

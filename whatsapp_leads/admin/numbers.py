@@ -24,7 +24,9 @@ from ..permissions import sees_every_campaign
 from ..services.ad_numbers import AdNumbers, ad_numbers, chart_range
 from ..services.campaign_stats import CampaignNumbers, campaign_numbers
 from ..services.outbound.entry_points import free_entry_points
+from ..services.response_stats import campaign_response
 from ..services.routing.hours import business_time_zone
+from .response_charts import response_charts
 
 DAYS = 30
 
@@ -124,6 +126,15 @@ def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
     numbers = campaign_numbers(campaign, days=DAYS, now=now, since=since, until=until, owner=only)
     chart_since, chart_until = chart_range(since=since, until=until, days=DAYS, now=now)
     spend = ad_numbers(campaign, since=since, until=until, chart_since=chart_since, chart_until=chart_until)
+    response = campaign_response(
+        campaign,
+        since=since,
+        until=until,
+        chart_since=chart_since,
+        chart_until=chart_until,
+        owner=only,
+        now=now,
+    )
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": Campaign._meta,
@@ -142,5 +153,7 @@ def numbers_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id:
         "range_errors": errors,
         "spend": spend,
         **_money_rows(spend),
+        "response": response,
+        "response_charts": response_charts(response),
     }
     return TemplateResponse(request, "whatsapp_leads/admin/campaign/numbers.html", context)

@@ -24,6 +24,7 @@ from ..permissions import can_reassign_leads
 from ..services import assignment, lead_status
 from ..services.ad_numbers import AdNumbers
 from ..services.campaign_stats import CampaignNumbers
+from ..services.response_stats import ResponseFigures, ResponseNumbers
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -438,6 +439,70 @@ class RepNumbersSerializer(serializers.Serializer):
     conversion = serializers.FloatField(allow_null=True, help_text="won / leads, 0 to 1.")
 
 
+# --- response times and the first-response SLA (services/response_stats) ------------------------------
+SECONDS_HELP = "Seconds; null when no lead in the set was answered."
+
+
+class ResponseFiguresSerializer(serializers.Serializer):
+    leads = serializers.IntegerField(help_text="Leads created in the range.")
+    answered = serializers.IntegerField(
+        help_text="Leads a person answered (greetings and echoes do not count)."
+    )
+    median_seconds = serializers.FloatField(
+        allow_null=True, help_text=f"Median first response, wall clock. {SECONDS_HELP}"
+    )
+    p90_seconds = serializers.FloatField(
+        allow_null=True, help_text=f"90th percentile, wall clock. {SECONDS_HELP}"
+    )
+    average_seconds = serializers.FloatField(
+        allow_null=True, help_text=f"Average, wall clock. {SECONDS_HELP}"
+    )
+    median_business_seconds = serializers.FloatField(
+        allow_null=True, help_text=f"Median in business time. {SECONDS_HELP}"
+    )
+    p90_business_seconds = serializers.FloatField(
+        allow_null=True, help_text=f"90th percentile in business time. {SECONDS_HELP}"
+    )
+    average_business_seconds = serializers.FloatField(
+        allow_null=True, help_text=f"Average in business time. {SECONDS_HELP}"
+    )
+    within_sla = serializers.IntegerField(
+        help_text="Answered within the SLA, in the campaign's clock, never breached."
+    )
+    judged = serializers.IntegerField(
+        help_text="Leads the SLA has decided on: answered, or unanswered past due."
+    )
+    within_sla_share = serializers.FloatField(
+        allow_null=True,
+        help_text="within_sla / judged, 0 to 1; null without an SLA or with nothing judged yet.",
+    )
+    unanswered = serializers.IntegerField(help_text="Leads awaiting a reply that never had a first answer.")
+    breached_leads = serializers.IntegerField(help_text="Leads that breached the SLA at least once.")
+
+
+class RepResponseSerializer(ResponseFiguresSerializer):
+    owner_id = serializers.IntegerField(allow_null=True, help_text="null: the unassigned leads.")
+    name = serializers.CharField()
+
+
+class DayBreachesSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    breaches = serializers.IntegerField()
+
+
+class ResponseNumbersSerializer(serializers.Serializer):
+    sla_seconds = serializers.IntegerField(
+        allow_null=True, help_text="The campaign's first-response SLA; null: none."
+    )
+    sla_clock = serializers.ChoiceField(
+        choices=Campaign.SlaClock.choices, help_text="How the SLA is counted."
+    )
+    breaches = serializers.IntegerField(help_text="SLA breaches (level 1) applied in the range.")
+    total = ResponseFiguresSerializer(help_text="The whole campaign over the range.")
+    per_rep = RepResponseSerializer(many=True, help_text="Per current owner, most leads first.")
+    breaches_per_day = DayBreachesSerializer(many=True, help_text="Over the chart's days (as spend_per_day).")
+
+
 class CampaignNumbersSerializer(serializers.Serializer):
     """The schema of ``numbers_data`` (the answer is built by that function, not by this class)."""
 
@@ -469,6 +534,9 @@ class CampaignNumbersSerializer(serializers.Serializer):
     spend_per_day = DaySpendSerializer(many=True, help_text="Spend and leads per day, over the chart's days.")
     by_country = CountryLeadsSerializer(many=True)
     by_city = CityLeadsSerializer(many=True)
+    response = ResponseNumbersSerializer(
+        help_text="First response times, the share within the SLA, breaches and unanswered leads."
+    )
 
 
 def ratio(value: float | None) -> float | None:
@@ -496,6 +564,41 @@ def numbers_data(numbers: CampaignNumbers, *, days: int, time_zone: str) -> dict
             }
             for rep in numbers.per_rep
         ],
+    }
+
+
+def _figures_data(figures: ResponseFigures) -> dict[str, Any]:
+    return {
+        "leads": figures.leads,
+        "answered": figures.answered,
+        "median_seconds": figures.median_seconds,
+        "p90_seconds": figures.p90_seconds,
+        "average_seconds": None if figures.average_seconds is None else round(figures.average_seconds, 1),
+        "median_business_seconds": figures.median_business_seconds,
+        "p90_business_seconds": figures.p90_business_seconds,
+        "average_business_seconds": None
+        if figures.average_business_seconds is None
+        else round(figures.average_business_seconds, 1),
+        "within_sla": figures.within_sla or 0,
+        "judged": figures.judged or 0,
+        "within_sla_share": ratio(figures.within_sla_share),
+        "unanswered": figures.unanswered,
+        "breached_leads": figures.breached_leads,
+    }
+
+
+def response_data(numbers: ResponseNumbers) -> dict[str, Any]:
+    """``services.response_stats`` output as JSON: seconds, ratios 0-1, null where undefined."""
+    return {
+        "sla_seconds": None if numbers.sla is None else int(numbers.sla.total_seconds()),
+        "sla_clock": numbers.clock,
+        "breaches": numbers.breaches,
+        "total": _figures_data(numbers.total),
+        "per_rep": [
+            {"owner_id": rep.owner_id, "name": rep.name, **_figures_data(rep.figures)}
+            for rep in numbers.per_rep
+        ],
+        "breaches_per_day": [{"day": day.isoformat(), "breaches": n} for day, n in numbers.breaches_per_day],
     }
 
 

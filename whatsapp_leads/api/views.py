@@ -32,6 +32,7 @@ from ..services.ad_numbers import ad_numbers, chart_range
 from ..services.campaign_stats import campaign_numbers
 from ..services.outbound import templates as outbound_templates
 from ..services.privacy import AlreadyErased, erase_lead
+from ..services.response_stats import campaign_response
 from ..services.routing.hours import business_time_zone
 from . import queries, sending
 from .filters import LeadFilterSet, LeadSearch, Search
@@ -51,6 +52,7 @@ from .serializers import (
     NumbersQuerySerializer,
     ad_numbers_data,
     numbers_data,
+    response_data,
 )
 
 _M = TypeVar("_M", bound=Model)
@@ -277,7 +279,9 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     def numbers(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Leads per day (``?days=``, default 30), by status and per rep, and conversion (won / all);
         spend, cost per lead, won, cost per won lead, revenue and ROAS per campaign and per ad over
-        ``?since=``..``?until=`` (default: all time), with spend and leads per day."""
+        ``?since=``..``?until=`` (default: all time), with spend and leads per day; and ``response``:
+        median and 90th-percentile first response times (wall-clock and business seconds) for the
+        campaign and per rep, the share answered within the SLA, breaches per day and unanswered leads."""
         campaign = self.get_object()
         query = NumbersQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -289,9 +293,13 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         money = ad_numbers(
             campaign, since=since, until=until, chart_since=chart_since, chart_until=chart_until
         )
+        response = campaign_response(
+            campaign, since=since, until=until, chart_since=chart_since, chart_until=chart_until, now=now
+        )
         return Response(
             {
                 **numbers_data(numbers, days=days, time_zone=str(business_time_zone())),
                 **ad_numbers_data(money),
+                "response": response_data(response),
             }
         )

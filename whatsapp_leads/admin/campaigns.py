@@ -107,6 +107,20 @@ class CampaignAdmin(admin.ModelAdmin):
         "updated_at",
     )
 
+    filter_horizontal = ("managers",)
+    sla_fields = ("first_response_sla", "sla_clock", "sla_action", "managers")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
+        """Every field as before, with the SLA's own fieldset (docs/sla.md) after them."""
+        fields = [f for f in self.get_fields(request, obj) if f not in self.sla_fields]
+        sla = {
+            "fields": self.sla_fields,
+            "description": "How soon a person must first answer a new lead, counted in business time "
+            "(the owner's working hours) or on the wall clock. On a breach: notify the owner, then the "
+            "managers one SLA period later; or re-assign to the next eligible member.",
+        }
+        return [(None, {"fields": fields}), ("First-response SLA", sla)]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         campaigns = super().get_queryset(request)
         own: dict[str, Any] = {}

@@ -29,6 +29,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+
 from ..conf import app_settings
 from ..models import Conversation, Lead, Message
 from .routing.business_clock import BusinessClock, clock_for
@@ -207,3 +209,45 @@ def recompute_lead(lead: Lead) -> bool:
 def summary(row: Lead | Conversation) -> dict[str, Any]:
     """The figures as a plain dict (for exports, APIs and logs)."""
     return {f.name: getattr(row, f.name) for f in fields(Tally)}
+
+
+@dataclass
+class RebuildReport:
+    """What ``rebuild`` did: leads looked at, and how many of them had figures that changed."""
+
+    leads: int = 0
+    changed: int = 0
+
+    def summary(self) -> str:
+        return f"{self.leads} lead(s) recomputed, {self.changed} changed."
+
+
+def rebuild(
+    *,
+    batch_size: int = 500,
+    campaign_id: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RebuildReport:
+    """Recompute every lead's figures (or one campaign's) from their messages, batch by batch.
+
+    For data stored before the metrics existed, or after a change of ``RESPONSE_ORIGINS``. Each
+    batch is one transaction holding its leads' row locks only while they are recomputed; leads
+    are walked by id, so leads created meanwhile are counted as they arrive, by the services.
+    """
+    report = RebuildReport()
+    leads = Lead.objects.order_by("pk")
+    if campaign_id is not None:
+        leads = leads.filter(campaign_id=campaign_id)
+    total = leads.count()
+    last = 0
+    while True:
+        with transaction.atomic():
+            batch = list(leads.filter(pk__gt=last).select_for_update(of=("self",))[:batch_size])
+            for lead in batch:
+                report.changed += recompute_lead(lead)
+        if not batch:
+            return report
+        last = batch[-1].pk
+        report.leads += len(batch)
+        if progress is not None:
+            progress(f"{report.leads}/{total} leads, {report.changed} changed")

@@ -11,7 +11,9 @@ from whatsapp_leads.services.routing.business_clock import BusinessClock
 from whatsapp_leads.services.routing.hours import WorkingHours
 
 IST = ZoneInfo("Asia/Kolkata")
-OFFICE = BusinessClock(hours=WorkingHours(days=frozenset({1, 2, 3, 4, 5}), start=time(9), end=time(18)), tz=IST)
+OFFICE = BusinessClock(
+    hours=WorkingHours(days=frozenset({1, 2, 3, 4, 5}), start=time(9), end=time(18)), tz=IST
+)
 NIGHTS = BusinessClock(hours=WorkingHours(start=time(22), end=time(6)), tz=IST)
 ALWAYS = BusinessClock(hours=WorkingHours(), tz=IST)
 

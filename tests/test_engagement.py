@@ -113,7 +113,9 @@ def test_last_and_average_response_times_follow_every_answered_wait():
 def test_business_seconds_skip_the_night_in_the_owners_working_hours():
     rep = UserFactory()
     campaign = CampaignFactory()
-    CampaignMemberFactory(campaign=campaign, user=rep, work_days="12345", work_start=time(9), work_end=time(18))
+    CampaignMemberFactory(
+        campaign=campaign, user=rep, work_days="12345", work_start=time(9), work_end=time(18)
+    )
     LeadFactory(wa_id=WA, phone=f"+{WA}", owner=rep, campaign=campaign)
     tuesday_evening = datetime(2026, 11, 24, 17, 55, tzinfo=IST)
     lead = writes(WA, tuesday_evening)
@@ -127,7 +129,9 @@ def test_business_seconds_skip_the_night_in_the_owners_working_hours():
 def test_business_seconds_skip_a_weekend():
     rep = UserFactory()
     campaign = CampaignFactory()
-    CampaignMemberFactory(campaign=campaign, user=rep, work_days="12345", work_start=time(9), work_end=time(18))
+    CampaignMemberFactory(
+        campaign=campaign, user=rep, work_days="12345", work_start=time(9), work_end=time(18)
+    )
     LeadFactory(wa_id=WA, phone=f"+{WA}", owner=rep, campaign=campaign)
     friday = datetime(2026, 11, 27, 17, 50, tzinfo=IST)
     lead = writes(WA, friday)
@@ -225,3 +229,49 @@ def test_whatsapp_rebuild_metrics_can_take_one_campaign_and_refuses_a_zero_batch
     assert list(Lead.objects.filter(inbound_count=1).values_list("campaign", flat=True)) == [mine.pk]
     with pytest.raises(Exception, match="batch-size"):
         call_command("whatsapp_rebuild_metrics", "--batch-size", "0")
+
+
+# --- the REST API -------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_and_details_the_engagement_figures_read_only(rep):
+    from rest_framework.test import APIClient
+
+    LeadFactory(wa_id=WA, phone=f"+{WA}", owner=rep)
+    lead = writes(WA, at(0))
+    we_send(lead, at(0, 5), origin="greeting")
+    we_send(lead, at(4))
+    writes(WA, at(9))
+    client = APIClient()
+    client.force_authenticate(rep)
+
+    (row,) = client.get("/whatsapp/api/leads/").json()["results"]
+    detail = client.get(f"/whatsapp/api/leads/{lead.pk}/").json()
+
+    expected = {
+        "first_response_seconds": 240,
+        "first_response_business_seconds": 240,
+        "awaiting_reply_since": at(9).isoformat(),
+        "inbound_count": 2,
+        "outbound_count": 2,
+        "last_inbound_at": at(9).isoformat(),
+        "last_outbound_at": at(4).isoformat(),
+    }
+    for name in expected:
+        assert datetime_or_value(row[name]) == datetime_or_value(expected[name]), name
+        assert detail[name] == row[name]
+    assert (detail["response_count"], detail["average_response_seconds"], detail["sla_due_at"]) == (
+        1,
+        240,
+        None,
+    )
+    refused = client.patch(f"/whatsapp/api/leads/{lead.pk}/", {"inbound_count": 0}, format="json")
+    assert refused.status_code == 400
+    assert Lead.objects.get(pk=lead.pk).inbound_count == 2
+
+
+def datetime_or_value(value):
+    from django.utils.dateparse import parse_datetime
+
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    return parsed or value

@@ -35,7 +35,9 @@ def business_zone(settings):
     settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "BUSINESS_TIME_ZONE": "Asia/Kolkata"}
 
 
-def campaign(*, reps: int = 3, action: str = "notify", clock: str = "wall", managers=(), **member) -> Campaign:
+def campaign(
+    *, reps: int = 3, action: str = "notify", clock: str = "wall", managers=(), **member
+) -> Campaign:
     row = CampaignFactory(first_response_sla=SLA, sla_action=action, sla_clock=clock)
     for n in range(reps):
         CampaignMemberFactory(campaign=row, user=UserFactory(username=f"sla-rep-{n}"), **member)
@@ -167,7 +169,9 @@ def test_without_managers_there_is_no_second_level():
 # --- reassign -----------------------------------------------------------------------------------------
 
 
-def test_breach_reassigns_to_the_next_eligible_member_once_with_a_fresh_sla(breaches, django_capture_on_commit_callbacks):
+def test_breach_reassigns_to_the_next_eligible_member_once_with_a_fresh_sla(
+    breaches, django_capture_on_commit_callbacks
+):
     row = campaign(action="reassign")
     first, team = ago(30), reps(row)
     lead = new_lead(first)
@@ -186,7 +190,12 @@ def test_breach_reassigns_to_the_next_eligible_member_once_with_a_fresh_sla(brea
     assert (lead.sla_started_at, lead.sla_due_at) == (now, now + SLA)  # the new owner's own SLA
     record = LeadAssignment.objects.filter(lead=lead).latest("id")
     assert record.reason.startswith("No reply within 10 min (SLA). Round robin in campaign")
-    assert (record.previous_owner, record.owner, record.campaign, record.assigned_by) == (team[0], team[1], row, None)
+    assert (record.previous_owner, record.owner, record.campaign, record.assigned_by) == (
+        team[0],
+        team[1],
+        row,
+        None,
+    )
     assert breaches == [(lead.pk, 1, "reassigned")]
 
     check_due(now=now + SLA + timedelta(seconds=1))  # the new owner did not answer either
@@ -242,7 +251,10 @@ def test_after_sla_max_reassignments_the_managers_are_told_instead(settings):
     check_due(now=now + SLA + timedelta(seconds=1))
     lead.refresh_from_db()
     assert lead.owner == reps(row)[1] and lead.sla_due_at is None
-    assert list(SlaBreach.objects.order_by("breached_at").values_list("action", flat=True)) == ["reassigned", "escalated"]
+    assert list(SlaBreach.objects.order_by("breached_at").values_list("action", flat=True)) == [
+        "reassigned",
+        "escalated",
+    ]
 
 
 # --- nothing happens ----------------------------------------------------------------------------------
@@ -345,3 +357,30 @@ def test_the_beat_task_runs_the_same_checker():
 def test_sla_settings_are_checked_by_name(settings, values, ids):
     settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, **values}
     assert [issue.id for issue in checks.check_sla_settings()] == ids
+
+
+def test_the_campaign_api_shows_the_sla_settings():
+    from rest_framework.test import APIClient
+
+    from tests.support.people import staff
+
+    row = campaign(action="reassign", clock="business")
+    client = APIClient()
+    client.force_authenticate(staff("view_campaign", username="ops"))
+    one = client.get(f"/whatsapp/api/campaigns/{row.pk}/").json()
+    assert (one["first_response_sla"], one["sla_action"], one["sla_clock"]) == (
+        "00:10:00",
+        "reassign",
+        "business",
+    )
+
+
+def test_the_campaign_admin_edits_the_sla_in_its_own_fieldset(superuser):
+    from tests.support.people import logged_in
+
+    row = campaign()
+    html = logged_in(superuser).get(f"/admin/whatsapp_leads/campaign/{row.pk}/change/").content.decode()
+    assert "First-response SLA" in html
+    for name in ("first_response_sla", "sla_clock", "sla_action", "managers"):
+        assert f'name="{name}"' in html
+    assert 'name="name"' in html and 'name="routing_strategy"' in html  # the other fields are still there

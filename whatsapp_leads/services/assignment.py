@@ -170,7 +170,9 @@ def choose_other_owner(lead: Lead, *, now: datetime) -> Decision | None:
     if lead.campaign_id is None:
         return None
     campaign = (
-        Campaign.objects.select_for_update(of=("self",)).select_related("fallback_owner").get(pk=lead.campaign_id)
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("fallback_owner")
+        .get(pk=lead.campaign_id)
     )
     if not campaign.is_active:
         return None

@@ -19,8 +19,12 @@ class Command(BaseCommand):
     help = "Apply first-response SLA breaches that are due (notify the owner/managers, or re-assign)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=None, help="Leads per transaction (SLA_BATCH_SIZE).")
-        parser.add_argument("--dry-run", action="store_true", help="List the leads that are due; change nothing.")
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="Leads per transaction (SLA_BATCH_SIZE)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="List the leads that are due; change nothing."
+        )
 
     def _line(self, breach: SlaBreach) -> str:
         lead = breach.lead
@@ -34,7 +38,9 @@ class Command(BaseCommand):
         if options["dry_run"]:
             due = Lead.objects.filter(sla_due_at__lte=timezone.now()).order_by("sla_due_at", "pk")
             for lead in due[:50]:
-                self.stdout.write(f"Due: lead #{lead.pk} ({lead.name or lead.phone or '-'}) since {lead.sla_due_at}")
+                self.stdout.write(
+                    f"Due: lead #{lead.pk} ({lead.name or lead.phone or '-'}) since {lead.sla_due_at}"
+                )
             self.stdout.write(f"Dry run: {due.count()} lead(s) due.")
             return
 
@@ -45,7 +51,8 @@ class Command(BaseCommand):
         report = check_due(batch_size=size, on_batch=batch)
         counts = ", ".join(f"{n} {action}" for action, n in sorted(report.actions.items()))
         self.stdout.write(
-            f"Done: {len(report.breaches)} breach(es) applied" + (f" ({counts})" if counts else "")
+            f"Done: {len(report.breaches)} breach(es) applied"
+            + (f" ({counts})" if counts else "")
             + f"; {report.cleared} no longer due; {report.failed} failed."
         )
         if report.failed:

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -56,7 +57,12 @@ class CheckReport:
         return Counter(b.action for b in self.breaches)
 
     def as_dict(self) -> dict[str, int]:
-        return {"breaches": len(self.breaches), **self.actions, "cleared": self.cleared, "failed": self.failed}
+        return {
+            "breaches": len(self.breaches),
+            **self.actions,
+            "cleared": self.cleared,
+            "failed": self.failed,
+        }
 
 
 def _who(user: object) -> str:
@@ -72,13 +78,13 @@ def reason_for(campaign: Campaign) -> str:
     return f"No reply within {deadline.describe(campaign.first_response_sla or timedelta(0))}{clock} (SLA)"
 
 
-def _level(lead: Lead) -> int:
+def _level(lead: Lead, *, started_at: datetime) -> int:
     """1 for the clock's first breach; 2 once level 1 of the same clock is on record."""
-    done = SlaBreach.objects.filter(lead=lead, started_at=lead.sla_started_at).order_by("-level").first()
+    done = SlaBreach.objects.filter(lead=lead, started_at=started_at).order_by("-level").first()
     return 1 if done is None else done.level + 1
 
 
-def _reassign(lead: Lead, campaign: Campaign, *, now: datetime) -> tuple[str, str, object | None, list[str]]:
+def _reassign(lead: Lead, campaign: Campaign, *, now: datetime) -> tuple[str, str, Any, list[str]]:
     """Hand the lead on; (action, detail, new owner, lead fields the caller must save)."""
     done = SlaBreach.objects.filter(lead=lead, action=Action.REASSIGNED).count()
     limit = app_settings.SLA_MAX_REASSIGNMENTS
@@ -87,7 +93,12 @@ def _reassign(lead: Lead, campaign: Campaign, *, now: datetime) -> tuple[str, st
         return Action.ESCALATED, detail, None, deadline.clear(lead)
     decision = assignment.choose_other_owner(lead, now=now)
     if decision is None or decision.owner is None:
-        return Action.NOBODY, "Nobody else eligible: the lead stays with its owner", None, deadline.clear(lead)
+        return (
+            Action.NOBODY,
+            "Nobody else eligible: the lead stays with its owner",
+            None,
+            deadline.clear(lead),
+        )
     previous = lead.owner
     # assign() saves the lead (owner and the new owner's fresh SLA clock).
     assignment.assign(
@@ -129,8 +140,9 @@ def apply_breach(lead: Lead, *, now: datetime) -> SlaBreach | None:
         fields = deadline.clear(lead)  # answered, closed, or the campaign dropped its SLA meanwhile
         lead.save(update_fields=[*fields, "updated_at"])
         return None
-    level, owner, due_at, started_at = _level(lead), lead.owner, lead.sla_due_at, lead.sla_started_at
-    new_owner = None
+    started_at, owner, due_at = lead.sla_started_at, lead.owner, lead.sla_due_at
+    level = _level(lead, started_at=started_at)
+    new_owner: Any = None
     if campaign.sla_action == Campaign.SlaAction.REASSIGN and level == 1:
         action, detail, new_owner, fields = _reassign(lead, campaign, now=now)
     else:
@@ -151,10 +163,8 @@ def _due(now: datetime, *, after: tuple[datetime, int] | None, size: int) -> lis
     leads = Lead.objects.filter(sla_due_at__lte=now)
     if after is not None:
         leads = leads.filter(Q(sla_due_at__gt=after[0]) | Q(sla_due_at=after[0], pk__gt=after[1]))
-    if connection.features.has_select_for_update_skip_locked:
-        leads = leads.select_for_update(skip_locked=True)
-    else:
-        leads = leads.select_for_update()
+    skip = connection.features.has_select_for_update_skip_locked
+    leads = leads.select_for_update(skip_locked=skip, of=("self",))  # only the leads: not their owners
     return list(leads.select_related("campaign", "owner").order_by("sla_due_at", "pk")[:size])
 
 
@@ -196,4 +206,3 @@ def check_due(
         report.breaches += applied
         if on_batch is not None:
             on_batch(applied)
-

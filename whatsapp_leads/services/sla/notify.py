@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 def recipients(breach: SlaBreach) -> list[str]:
     """Addresses to tell about ``breach`` (deduplicated, in a stable order)."""
-    lead = breach.lead
     if breach.action == SlaBreach.Action.NOTIFIED:
         people: list[Any] = [breach.owner] if breach.owner is not None else []
     elif breach.action in (SlaBreach.Action.ESCALATED, SlaBreach.Action.NOBODY) and breach.campaign:

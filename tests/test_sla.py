@@ -384,3 +384,19 @@ def test_the_campaign_admin_edits_the_sla_in_its_own_fieldset(superuser):
     for name in ("first_response_sla", "sla_clock", "sla_action", "managers"):
         assert f'name="{name}"' in html
     assert 'name="name"' in html and 'name="routing_strategy"' in html  # the other fields are still there
+
+
+def test_erasing_a_person_keeps_the_breach_record_and_stops_the_clock():
+    from whatsapp_leads.services.privacy.erasure import erase_lead
+
+    campaign()
+    first = ago(30)
+    breached = new_lead(first)
+    check_due(now=first + SLA + timedelta(seconds=1))
+    waiting = new_lead(ago(1), wa_id="919822200009")
+
+    erase_lead(breached, "data principal request")
+    erase_lead(waiting, "data principal request")
+
+    assert SlaBreach.objects.filter(lead=breached).count() == 1
+    assert Lead.objects.get(pk=waiting.pk).sla_due_at is None

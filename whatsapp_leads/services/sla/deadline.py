@@ -57,6 +57,7 @@ def awaits_first_answer(lead: Lead) -> bool:
         lead.first_inbound_at is not None
         and lead.first_response_seconds is None
         and lead.status == Lead.Status.NEW
+        and lead.erased_at is None
     )
 
 

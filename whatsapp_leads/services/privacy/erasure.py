@@ -29,8 +29,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ...models import ErasureRecord, Lead, LeadAssignment, SlaBreach
-from ..sla import deadline
 from ...signals import lead_erased
+from ..sla import deadline
 from .bodies import redact_bodies, scrub_failure_texts
 from .identities import identities_of
 from .mentions import remove_mentions

@@ -400,3 +400,13 @@ def test_erasing_a_person_keeps_the_breach_record_and_stops_the_clock():
 
     assert SlaBreach.objects.filter(lead=breached).count() == 1
     assert Lead.objects.get(pk=waiting.pk).sla_due_at is None
+
+
+def test_a_business_clock_breach_is_worded_the_same_and_remembers_its_clock():
+    row = campaign(reps=2, action="reassign", clock="business")  # members without hours: always on duty
+    first = ago(30)
+    lead = new_lead(first)
+    assert lead.sla_due_at == first + SLA
+    (breach,) = check_due(now=first + SLA + timedelta(seconds=1)).breaches
+    assert breach.clock == "business" and breach.new_owner == reps(row)[1]
+    assert LeadAssignment.objects.latest("id").reason.startswith("No reply within 10 min (SLA). ")

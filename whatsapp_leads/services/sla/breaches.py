@@ -73,9 +73,11 @@ def _who(user: object) -> str:
 
 
 def reason_for(campaign: Campaign) -> str:
-    """``No reply within 10 min (SLA)``: the assignment history's words for a re-assignment."""
-    clock = " business time" if campaign.sla_clock == Campaign.SlaClock.BUSINESS else ""
-    return f"No reply within {deadline.describe(campaign.first_response_sla or timedelta(0))}{clock} (SLA)"
+    """``No reply within 10 min (SLA)``: the assignment history's words for a re-assignment.
+
+    The same words for either clock (the breach row keeps which one counted).
+    """
+    return f"No reply within {deadline.describe(campaign.first_response_sla or timedelta(0))} (SLA)"
 
 
 def _level(lead: Lead, *, started_at: datetime) -> int:

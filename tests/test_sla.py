@@ -410,3 +410,26 @@ def test_a_business_clock_breach_is_worded_the_same_and_remembers_its_clock():
     (breach,) = check_due(now=first + SLA + timedelta(seconds=1)).breaches
     assert breach.clock == "business" and breach.new_owner == reps(row)[1]
     assert LeadAssignment.objects.latest("id").reason.startswith("No reply within 10 min (SLA). ")
+
+
+def test_a_lead_nobody_owns_goes_to_the_managers_at_once(manager, django_capture_on_commit_callbacks):
+    campaign(reps=0, managers=[manager])
+    first = ago(30)
+    lead = new_lead(first)
+    assert lead.owner is None and lead.sla_due_at == first + SLA
+    with django_capture_on_commit_callbacks(execute=True):
+        (breach,) = check_due(now=first + SLA + timedelta(seconds=1)).breaches
+    assert (breach.level, breach.action, breach.detail) == (1, "escalated", "No owner: managers notified")
+    assert [m.to for m in mail.outbox] == [[manager.email]]
+    assert Lead.objects.get(pk=lead.pk).sla_due_at is None
+
+
+def test_a_mail_server_that_is_down_leaves_the_breach_standing(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "tests.support.people.BrokenEmailBackend"
+    campaign()
+    first = ago(30)
+    new_lead(first)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = check_due(now=first + SLA + timedelta(seconds=1))
+    assert [b.action for b in report.breaches] == ["notified"]
+    assert SlaBreach.objects.count() == 1

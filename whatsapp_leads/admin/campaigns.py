@@ -110,6 +110,22 @@ class CampaignAdmin(admin.ModelAdmin):
     filter_horizontal = ("managers",)
     sla_fields = ("first_response_sla", "sla_clock", "sla_action", "managers")
 
+    sla_labels = {
+        "first_response_sla": "First-response SLA",
+        "sla_clock": "Counted in",
+        "sla_action": "On a breach",
+        "managers": "Managers",
+    }
+
+    def get_form(
+        self, request: HttpRequest, obj: Campaign | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        for name, label in self.sla_labels.items():
+            if name in form.base_fields:
+                form.base_fields[name].label = label
+        return form
+
     def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
         """Every field as before, with the SLA's own fieldset (docs/sla.md) after them."""
         fields = [f for f in self.get_fields(request, obj) if f not in self.sla_fields]

@@ -13,6 +13,7 @@ SWEEP, SYNC = "whatsapp-leads-sweep", "whatsapp-leads-sync-campaigns"
 TEMPLATES = "whatsapp-leads-sync-templates"
 RETENTION = "whatsapp-leads-retention"
 CONVERSIONS, SPEND = "whatsapp-leads-sweep-conversions", "whatsapp-leads-sync-spend"
+SLA = "whatsapp-leads-check-sla"
 
 
 def configure(settings, **values) -> None:
@@ -27,6 +28,7 @@ def test_the_app_offers_the_sweep_often_and_the_campaign_sync_template_sync_and_
         RETENTION: {"task": "whatsapp_leads.apply_retention", "schedule": 3600.0},
         CONVERSIONS: {"task": "whatsapp_leads.sweep_conversions", "schedule": 60.0},
         SPEND: {"task": "whatsapp_leads.sync_spend", "schedule": 21600.0},
+        SLA: {"task": "whatsapp_leads.check_sla", "schedule": 60.0},
     }
 
 
@@ -49,7 +51,7 @@ def test_an_interval_of_zero_leaves_the_job_out(settings):
         RETENTION_INTERVAL_SECONDS=0,
         SPEND_SYNC_INTERVAL_SECONDS=0,
     )
-    assert list(beat_schedule()) == [SWEEP, TEMPLATES, CONVERSIONS]
+    assert list(beat_schedule()) == [SWEEP, TEMPLATES, CONVERSIONS, SLA]
 
 
 def test_the_jobs_go_to_the_apps_task_queue_when_one_is_set(settings):
@@ -65,6 +67,7 @@ def test_a_host_can_change_or_drop_a_job_by_its_short_name():
         retention=None,
         sweep_conversions=None,
         sync_spend=None,
+        check_sla=None,
     )
     assert schedule == {
         SWEEP: {"task": "whatsapp_leads.sweep_pending_events", "schedule": 30.0, "options": {"expires": 25}}
@@ -103,3 +106,10 @@ def test_host_entries_win_over_the_apps_and_are_kept():
     assert schedule[SWEEP]["schedule"] == 5.0
     assert schedule[SYNC]["task"] == "whatsapp_leads.sync_campaigns"
     assert "crm-nightly-report" in schedule
+
+
+def test_the_sla_checker_runs_every_sla_check_seconds_and_zero_leaves_it_out(settings):
+    configure(settings, SLA_CHECK_SECONDS=15)
+    assert beat_schedule()[SLA]["schedule"] == 15.0
+    configure(settings, SLA_CHECK_SECONDS=0)
+    assert SLA not in beat_schedule()

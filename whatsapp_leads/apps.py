@@ -19,3 +19,7 @@ class WhatsAppLeadsConfig(AppConfig):
         from .signals import lead_assigned
 
         lead_assigned.connect(on_lead_assigned, dispatch_uid="whatsapp_leads.email_new_owner")
+        from .services.sla.notify import on_sla_breached
+        from .signals import sla_breached
+
+        sla_breached.connect(on_sla_breached, dispatch_uid="whatsapp_leads.email_sla_breach")

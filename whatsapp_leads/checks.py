@@ -14,6 +14,8 @@ Ids are stable, so hosts can silence one (SILENCED_SYSTEM_CHECKS) and docs can p
 - E015: OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS.
 - W008, W009, W010, E016: Twilio's settings, when Twilio is enabled (providers/twilio/checks.py).
 - E017, W011: CONVERSION_EVENTS (shape; an event name Meta refuses or CONVERSION_EVENT_NAMES lacks).
+- E021, W021: engagement and SLA settings (RESPONSE_ORIGINS, SLA_BATCH_SIZE, SLA_MAX_REASSIGNMENTS;
+  SLA_CHECK_SECONDS is a beat interval, E013).
 """
 
 from __future__ import annotations
@@ -529,4 +531,57 @@ def check_conversion_events(app_configs: Any = None, **kwargs: Any) -> list:
                     id="whatsapp_leads.W011",
                 )
             )
+    return issues
+
+
+# --- engagement and the first-response SLA ---------------------------------------------------------
+
+KNOWN_ORIGINS = ("rep", "api", "echo", "greeting")
+
+
+@register()
+def check_sla_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    """What counts as an answer, and the SLA checker's batch and re-assignment limits."""
+    issues: list = []
+    origins = app_settings.raw("RESPONSE_ORIGINS")
+    label = setting_label("RESPONSE_ORIGINS")
+    if not isinstance(origins, list | tuple) or not all(isinstance(o, str) for o in origins):
+        issues.append(
+            Error(
+                f"{label} is {origins!r}.",
+                hint=f"Set {label} to a list of outbound origins, e.g. ['rep', 'api', 'echo']. See docs/sla.md.",
+                id="whatsapp_leads.E021",
+            )
+        )
+    else:
+        odd = [o for o in origins if o not in KNOWN_ORIGINS or o == "greeting"]
+        if odd:
+            issues.append(
+                Warning(
+                    f"{label} lists {odd!r}: "
+                    + ("an automatic greeting would count as a person's answer." if "greeting" in odd
+                       else "no message has that origin."),
+                    hint=f"The origins are {', '.join(KNOWN_ORIGINS[:3])} (and greeting, never an answer).",
+                    id="whatsapp_leads.W021",
+                )
+            )  # fmt: skip
+    size = app_settings.raw("SLA_BATCH_SIZE")
+    if not _whole_positive(size):
+        issues.append(
+            Error(
+                f"{setting_label('SLA_BATCH_SIZE')} is {size!r}.",
+                hint=f"Set {setting_label('SLA_BATCH_SIZE')} to a whole number of leads, e.g. 100.",
+                id="whatsapp_leads.E021",
+            )
+        )
+    limit = app_settings.raw("SLA_MAX_REASSIGNMENTS")
+    if limit is not None and not (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0):
+        issues.append(
+            Error(
+                f"{setting_label('SLA_MAX_REASSIGNMENTS')} is {limit!r}.",
+                hint=f"Set {setting_label('SLA_MAX_REASSIGNMENTS')} to a whole number of re-assignments per lead "
+                "(0: tell the managers instead of re-assigning), or None for no limit.",
+                id="whatsapp_leads.E021",
+            )
+        )
     return issues

@@ -162,6 +162,16 @@ DEFAULTS: dict[str, Any] = {
     "SPEND_SYNC_DAYS": 28,
     "INSIGHTS_CONVERSATION_ACTION": "onsite_conversion.messaging_conversation_started_7d",
     # --- end ad loop ------------------------------------------------------------------------------
+    # Engagement and the first-response SLA (docs/sla.md). Outbound origins that count as a person's
+    # answer (first response time, response times, awaiting reply, the SLA): "rep" (the reply box),
+    # "api" (the host's send endpoint), "echo" (typed in the WhatsApp Business app; drop it when the
+    # app's automatic greeting/away messages would pass for answers). "greeting" is never one.
+    "RESPONSE_ORIGINS": ["rep", "api", "echo"],
+    # How often beat runs the SLA checker (0 leaves it out), how many due leads one short transaction
+    # works on, and how many times one unanswered lead is re-assigned before the managers are told.
+    "SLA_CHECK_SECONDS": 60,
+    "SLA_BATCH_SIZE": 100,
+    "SLA_MAX_REASSIGNMENTS": 3,
     # Swappable behaviour (import strings).
     "ADAPTER": "whatsapp_leads.adapter.LeadAdapter",
     # Webhook providers (import strings of whatsapp_leads.providers.base.Provider subclasses);

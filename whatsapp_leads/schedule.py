@@ -7,7 +7,8 @@ entries of the same name win, so a host can still change or drop one:
     app.conf.beat_schedule = beat_schedule() | app.conf.beat_schedule
 
 Intervals come from ``WHATSAPP_LEADS`` (``SWEEP_INTERVAL_SECONDS``,
-``CAMPAIGN_SYNC_INTERVAL_SECONDS``, ``RETENTION_INTERVAL_SECONDS``; 0 leaves a job out), the queue from ``TASK_QUEUE``. Only task
+``CAMPAIGN_SYNC_INTERVAL_SECONDS``, ``RETENTION_INTERVAL_SECONDS``, ``SLA_CHECK_SECONDS``; 0 leaves a
+job out), the queue from ``TASK_QUEUE``. Only task
 *names* appear here, so importing this module imports no task, model or service.
 """
 
@@ -48,6 +49,8 @@ JOBS: dict[str, tuple[str, str, str]] = {
         "CONVERSIONS_SWEEP_INTERVAL_SECONDS",
     ),
     "sync_spend": ("whatsapp-leads-sync-spend", "whatsapp_leads.sync_spend", "SPEND_SYNC_INTERVAL_SECONDS"),
+    # First-response SLA breaches that fell due (notify or re-assign; docs/sla.md).
+    "check_sla": ("whatsapp-leads-check-sla", "whatsapp_leads.check_sla", "SLA_CHECK_SECONDS"),
 }
 
 

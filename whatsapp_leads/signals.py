@@ -10,6 +10,10 @@
 - ``lead_merged(sender=Lead, lead, merged_lead_id)``: a duplicate lead was folded into ``lead`` and deleted
 - ``lead_erased(sender=Lead, lead, record)``: the person's data was erased (``lead`` is the anonymised
   row, ``record`` the ``ErasureRecord``); erase the host's own rows about ``lead.pk`` too
+- ``sla_breached(sender=Lead, lead, breach)``: nobody answered ``lead`` within its campaign's
+  first-response SLA; ``breach`` is the ``SlaBreach`` row (``level``: 1 the breach, 2 the managers'
+  escalation; ``action``: notified, escalated, reassigned or nobody; ``owner``, ``new_owner``,
+  ``sla``, ``due_at``). Sent once per breach, after the checker's batch commits.
 """
 
 from django.dispatch import Signal
@@ -23,3 +27,4 @@ lead_merged = Signal()
 message_sent = Signal()
 message_failed = Signal()
 lead_erased = Signal()
+sla_breached = Signal()

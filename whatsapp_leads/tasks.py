@@ -155,3 +155,14 @@ def sync_spend() -> dict:
     from .services import spend
 
     return spend.scheduled_sync()
+
+
+# --- engagement: the first-response SLA ------------------------------------------------------------
+
+
+@shared_task(name="whatsapp_leads.check_sla")
+def check_sla() -> dict:
+    """Beat job (every SLA_CHECK_SECONDS): apply first-response SLA breaches that fell due."""
+    from .services.sla.breaches import check_due
+
+    return check_due().as_dict()

@@ -107,6 +107,36 @@ class CampaignAdmin(admin.ModelAdmin):
         "updated_at",
     )
 
+    filter_horizontal = ("managers",)
+    sla_fields = ("first_response_sla", "sla_clock", "sla_action", "managers")
+
+    sla_labels = {
+        "first_response_sla": "First-response SLA",
+        "sla_clock": "Counted in",
+        "sla_action": "On a breach",
+        "managers": "Managers",
+    }
+
+    def get_form(
+        self, request: HttpRequest, obj: Campaign | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        for name, label in self.sla_labels.items():
+            if name in form.base_fields:
+                form.base_fields[name].label = label
+        return form
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None) -> Any:
+        """Every field as before, with the SLA's own fieldset (docs/sla.md) after them."""
+        fields = [f for f in self.get_fields(request, obj) if f not in self.sla_fields]
+        sla = {
+            "fields": self.sla_fields,
+            "description": "How soon a person must first answer a new lead, counted in business time "
+            "(the owner's working hours) or on the wall clock. On a breach: notify the owner, then the "
+            "managers one SLA period later; or re-assign to the next eligible member.",
+        }
+        return [(None, {"fields": fields}), ("First-response SLA", sla)]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         campaigns = super().get_queryset(request)
         own: dict[str, Any] = {}

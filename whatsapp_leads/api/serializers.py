@@ -120,6 +120,14 @@ class LeadSerializer(PrintableModelSerializer):
             "last_message_at",
             "marketing_opt_out",
             "counts",
+            # engagement (services/engagement): kept as messages are stored
+            "first_response_seconds",
+            "first_response_business_seconds",
+            "awaiting_reply_since",
+            "inbound_count",
+            "outbound_count",
+            "last_inbound_at",
+            "last_outbound_at",
         )
         read_only_fields = fields
 
@@ -138,6 +146,12 @@ class LeadDetailSerializer(LeadSerializer):
     """One lead: the list's fields plus contact details, the ad and its first-touch referral."""
 
     ad = AdSerializer(read_only=True, allow_null=True)
+    average_response_seconds = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Mean wall-clock wait our answers ended; null before any."
+    )
+    average_response_business_seconds = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The same in business seconds (the owner's working hours)."
+    )
     # Text, not an EmailField: the published schema would promise an address, and it is often empty.
     email = serializers.CharField(
         read_only=True, help_text="Email address, e.g. from a WhatsApp Flow form; may be empty."
@@ -162,6 +176,17 @@ class LeadDetailSerializer(LeadSerializer):
             "utm",
             "country",
             "location",
+            # engagement and the first-response SLA
+            "first_inbound_at",
+            "first_reply_at",
+            "last_response_seconds",
+            "last_response_business_seconds",
+            "response_count",
+            "average_response_seconds",
+            "average_response_business_seconds",
+            "sla_started_at",
+            "sla_due_at",
+            "sla_breached_at",
         )
         read_only_fields = fields
 
@@ -311,8 +336,11 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ("id", "name", "meta_id", "strategy", "active", "members", "active_members",
-                  "provider", "business_number", "created_at")  # fmt: skip
+        fields = (
+            "id", "name", "meta_id", "strategy", "active", "members", "active_members",
+            "provider", "business_number", "created_at",
+            "first_response_sla", "sla_action", "sla_clock",
+        )  # fmt: skip
         read_only_fields = fields
 
 

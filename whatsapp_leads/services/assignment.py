@@ -30,6 +30,7 @@ from ..signals import lead_assigned
 from .fitting import fit
 from .routing import eligibility, strategies
 from .routing.hours import business_time_zone
+from .sla import deadline
 
 NEXT_ON_DUTY = "next_on_duty"
 FALLBACK = "fallback"
@@ -118,10 +119,15 @@ def assign(
     by: Any = None,
     at: datetime | None = None,
 ) -> LeadAssignment:
-    """Set the owner, record who, when and why, and announce it after commit."""
+    """Set the owner, record who, when and why, and announce it after commit.
+
+    Also (re)starts the first-response SLA for the new owner, or clears it when a person (``by``)
+    made the choice (``sla.deadline.on_assigned``).
+    """
     previous = lead.owner
     lead.owner = owner
-    lead.save(update_fields=["owner", "updated_at"])
+    sla_fields = deadline.on_assigned(lead, by=by, at=at or timezone.now())
+    lead.save(update_fields=["owner", "updated_at", *sla_fields])
     record = LeadAssignment.objects.create(
         lead=lead,
         owner=owner,
@@ -151,6 +157,46 @@ def assign_new_lead(lead: Lead, *, reason_prefix: str = "", now: datetime | None
         at=now,
     )
     return decision.owner
+
+
+def choose_other_owner(lead: Lead, *, now: datetime) -> Decision | None:
+    """The next owner by the campaign's rule, never the current one; None when nobody else can.
+
+    For a lead nobody answered in time (the SLA's re-assignment): members on duty other than the
+    owner share it by the campaign's strategy (a fixed-owner campaign goes round its members);
+    when none is on duty, those next on duty; else the fallback owner, when that is someone
+    else. Call inside a transaction: the campaign row is locked.
+    """
+    if lead.campaign_id is None:
+        return None
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("fallback_owner")
+        .get(pk=lead.campaign_id)
+    )
+    if not campaign.is_active:
+        return None
+    tz = business_time_zone()
+    roster = eligibility.roster(campaign, now=now, tz=tz)
+    others = eligibility.Roster(
+        now=now, candidates=tuple(c for c in roster.candidates if c.member.user_id != lead.owner_id)
+    )
+    if others.on_duty and campaign.routing_strategy == Campaign.Strategy.FIXED:
+        pick = strategies.round_robin(campaign, others.on_duty)
+        campaign.last_assigned_member = pick.member
+        campaign.save(update_fields=["last_assigned_member", "updated_at"])
+        return Decision(pick.member.user, campaign, f"Round robin among the members of campaign '{campaign}'")
+    if others.on_duty:
+        return _to_member(campaign, others.on_duty)
+    upcoming = others.next_on_duty()
+    if upcoming is not None:
+        local = upcoming[0].astimezone(tz)
+        when = f"{formats.date_format(local, 'D j M H:i')} {local.tzname()}"
+        return _to_member(campaign, upcoming[1], prefix=f"Nobody else on duty; next on duty at {when}. ")
+    fallback = campaign.fallback_owner
+    if fallback is not None and fallback.pk != lead.owner_id and get_adapter().is_eligible_owner(fallback):
+        return Decision(fallback, campaign, f"No other member free in campaign '{campaign}': fallback owner")
+    return None
 
 
 def reassign(lead: Lead, *, owner: Any | None, by: Any) -> LeadAssignment:

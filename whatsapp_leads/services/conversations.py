@@ -86,7 +86,14 @@ def count_message(conversation: Conversation, message: Message) -> None:
 
 @transaction.atomic
 def record_outbound(
-    lead: Lead, *, wamid: str, text: str, business: Business, timestamp: datetime, type: str = "text"
+    lead: Lead,
+    *,
+    wamid: str,
+    text: str,
+    business: Business,
+    timestamp: datetime,
+    type: str = "text",
+    origin: str = "",
 ) -> Message:
     """Store a message we sent (by the send API or an echo) and apply any status that beat it here.
 
@@ -106,6 +113,7 @@ def record_outbound(
             "text": text,
             "timestamp": timestamp,
             "status": Message.Status.PENDING,
+            "origin": origin,  # before the metrics count it: an echo may or may not be an answer
         },
     )
     if created:

@@ -3,7 +3,8 @@
 Kept on the lead (denormalised) so the inbox is one indexed query whatever the number of messages.
 The services that store messages call these while they hold the lead's row lock, so the counts
 never race; each returns the fields it changed for the caller's ``save(update_fields=...)``.
-Response-time metrics can be built on ``awaiting_reply_since`` and ``last_reply_at``.
+The response-time figures and the SLA deadline are ``engagement``'s, hooked in here so every
+service that stores a message keeps them current without knowing about them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Lead, Message
+from . import engagement
 from .fitting import fit
-
-# Outbound messages nobody wrote by hand: they do not answer the lead.
-AUTOMATIC_ORIGINS = frozenset({"greeting"})
 
 
 def _note_latest(lead: Lead, message: Message) -> list[str]:
@@ -30,34 +29,20 @@ def _note_latest(lead: Lead, message: Message) -> list[str]:
 
 
 def note_inbound(lead: Lead, message: Message) -> list[str]:
-    """The lead wrote: one more unread, waiting since its earliest unanswered message."""
+    """The lead wrote: one more unread, waiting since its earliest unanswered message.
+
+    ``awaiting_reply_since``, the counts and the SLA clock are ``engagement.note_message``'s.
+    """
     fields = _note_latest(lead, message)
     lead.unread_count += 1
     fields.append("unread_count")
-    at = message.timestamp
-    answered_later = lead.last_reply_at is not None and lead.last_reply_at >= at
-    if not answered_later and (lead.awaiting_reply_since is None or at < lead.awaiting_reply_since):
-        lead.awaiting_reply_since = at
-        fields.append("awaiting_reply_since")
-    return fields
+    return [*fields, *engagement.note_message(lead, message)]
 
 
 def note_outbound(lead: Lead, message: Message) -> list[str]:
-    """We wrote: a person's message answers everything the lead sent before it."""
+    """We wrote: an answer (``RESPONSE_ORIGINS``; never a greeting) ends the wait and the SLA."""
     fields = _note_latest(lead, message)
-    if message.origin in AUTOMATIC_ORIGINS:
-        return fields
-    at = message.timestamp
-    if lead.first_reply_at is None or at < lead.first_reply_at:
-        lead.first_reply_at = at
-        fields.append("first_reply_at")
-    if lead.last_reply_at is None or at > lead.last_reply_at:
-        lead.last_reply_at = at
-        fields.append("last_reply_at")
-    if lead.awaiting_reply_since is not None and lead.awaiting_reply_since <= at:
-        lead.awaiting_reply_since = None
-        fields.append("awaiting_reply_since")
-    return fields
+    return [*fields, *engagement.note_message(lead, message)]
 
 
 def save_outbound(lead: Lead, message: Message) -> None:

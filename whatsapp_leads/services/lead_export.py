@@ -69,8 +69,8 @@ def _ad_loop(lead: Lead) -> list[str]:
 
 
 def row_of(lead: Lead) -> list[str]:
-    response = ""
-    if lead.first_reply_at and lead.first_message_at:
+    response = "" if lead.first_response_seconds is None else str(lead.first_response_seconds)
+    if not response and lead.first_reply_at and lead.first_message_at:  # rows the metrics never counted
         response = str(max(int((lead.first_reply_at - lead.first_message_at).total_seconds()), 0))
     owner = lead.owner.get_username() if lead.owner is not None else ""
     return [

@@ -34,8 +34,9 @@ def record_echo(echo: OutboundEcho, *, event: WebhookEvent | None = None) -> Mes
         business=echo.business,
         timestamp=echo.timestamp,
         type=echo.type[:32],
+        origin=ORIGIN,
     )
-    if message.origin != ORIGIN and not message.send_state:
+    if not message.send_state and (message.origin != ORIGIN or not message.payload):  # not yet filled in
         Message.objects.filter(pk=message.pk).update(
             origin=ORIGIN, payload=echo.raw, webhook_event=event,
             status=Message.Status.SENT if message.status == Message.Status.PENDING else message.status,

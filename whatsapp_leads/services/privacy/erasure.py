@@ -28,8 +28,9 @@ from django.apps import apps
 from django.db import models, transaction
 from django.utils import timezone
 
-from ...models import ErasureRecord, Lead, LeadAssignment
+from ...models import ErasureRecord, Lead, LeadAssignment, SlaBreach
 from ...signals import lead_erased
+from ..sla import deadline
 from .bodies import redact_bodies, scrub_failure_texts
 from .identities import identities_of
 from .mentions import remove_mentions
@@ -39,8 +40,10 @@ logger = logging.getLogger(__name__)
 
 # Lead columns an erasure keeps: the sales stage and the ad it came from are not the person.
 KEPT_LEAD_FIELDS = frozenset({"status", "source_ad_id"})
-# Rows kept: routing counts daily caps and "longest since the last lead" from the assignment log.
-KEPT: tuple[type[models.Model], ...] = (LeadAssignment,)
+# Rows kept: routing counts daily caps and "longest since the last lead" from the assignment log;
+# the SLA's breach record (times, reps, what was done: nothing of the person) keeps the campaign's
+# breach figures the same after an erasure.
+KEPT: tuple[type[models.Model], ...] = (LeadAssignment, SlaBreach)
 
 Trigger = ErasureRecord.Trigger
 
@@ -131,6 +134,7 @@ def erase_lead(lead: Lead, reason: str, by: Any = None, *, trigger: str = Trigge
         counts["webhook failure texts (ids cut out)"] = scrub_failure_texts(who.ids)
         counts["admin log entries (scrubbed)"] = _scrub_admin_log(lead)
         changed = anonymise(lead, at=now)
+        changed += deadline.clear(lead)  # nobody is to be chased about an erased person
         lead.save(update_fields=[*changed, "updated_at"])
         counts[Lead._meta.label + " (anonymised)"] = 1
         record = ErasureRecord.objects.create(

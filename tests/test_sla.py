@@ -326,6 +326,19 @@ def test_whatsapp_check_sla_applies_due_breaches_in_batches_and_says_what_it_did
     assert again.getvalue().strip() == "Done: 0 breach(es) applied; 0 no longer due; 0 failed."
 
 
+def test_a_long_run_holds_one_batch_at_a_time_yet_counts_them_all():
+    campaign()
+    for n in range(5):
+        new_lead(ago(30 + n), wa_id=f"91982220020{n}")
+    seen: list[int] = []
+
+    report = check_due(batch_size=2, on_batch=lambda applied: seen.append(len(applied)), keep_breaches=False)
+
+    assert seen == [2, 2, 1] and report.batches == 3
+    assert report.breaches == [] and report.applied == 5 and report.actions == {"notified": 5}
+    assert SlaBreach.objects.count() == 5
+
+
 def test_whatsapp_check_sla_dry_run_lists_what_is_due_and_changes_nothing():
     campaign(action="reassign")
     lead = new_lead(ago(30))

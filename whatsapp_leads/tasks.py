@@ -165,4 +165,4 @@ def check_sla() -> dict:
     """Beat job (every SLA_CHECK_SECONDS): apply first-response SLA breaches that fell due."""
     from .services.sla.breaches import check_due
 
-    return check_due().as_dict()
+    return check_due(keep_breaches=False).as_dict()

@@ -48,10 +48,10 @@ class Command(BaseCommand):
             for breach in applied:
                 self.stdout.write(self._line(breach))
 
-        report = check_due(batch_size=size, on_batch=batch)
+        report = check_due(batch_size=size, on_batch=batch, keep_breaches=False)
         counts = ", ".join(f"{n} {action}" for action, n in sorted(report.actions.items()))
         self.stdout.write(
-            f"Done: {len(report.breaches)} breach(es) applied"
+            f"Done: {report.applied} breach(es) applied"
             + (f" ({counts})" if counts else "")
             + f"; {report.cleared} no longer due; {report.failed} failed."
         )

@@ -107,6 +107,7 @@ bench: venv
 	$(PY) -m bench.campaign_stats --database-url $(BENCH_DATABASE_URL)_stats
 	$(PY) -m bench.sending --database-url $(BENCH_DATABASE_URL)_send --redis-url $(BENCH_REDIS_URL)
 	$(PY) -m bench.admin_pages --database-url $(BENCH_DATABASE_URL)_admin
+	$(PY) -m bench.sla_backlog --database-url $(BENCH_DATABASE_URL)_sla
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .mypy_cache .nox .coverage .coverage.* htmlcov

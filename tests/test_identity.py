@@ -90,6 +90,21 @@ def test_two_leads_revealed_as_one_person_are_merged_into_the_older(django_captu
 # --- number changes -----------------------------------------------------------------------------------
 
 
+def test_an_identity_another_lead_took_after_the_lookup_is_refused_so_the_caller_looks_again():
+    # What a racing worker leaves behind: it committed a lead by the user id after this worker's
+    # lookup found only the lead by number. Quietly skipping the id would keep one person as two
+    # leads; refusing it makes get_or_create_lead's retry find both and merge them.
+    from whatsapp_leads.parsing import Contact
+    from whatsapp_leads.services.identity import IdentityTaken, refresh_identity
+
+    by_number = Lead.objects.create(wa_id=USER_WA_ID, phone=f"+{USER_WA_ID}")
+    Lead.objects.create(user_id=USER_BSUID)
+    seen = Contact(wa_id=USER_WA_ID, user_id=USER_BSUID, name="Sheena Nelson")
+
+    with pytest.raises(IdentityTaken, match=f"user id {USER_BSUID}"):
+        refresh_identity(by_number, seen, at=datetime.now(tz=UTC))
+
+
 def test_changed_number_moves_the_lead_to_the_new_number_with_its_history():
     process_ok(text_from(wa_id=USER_WA_ID, at=CHANGE_AT - 60))
     payload = load("system_user_changed_number")

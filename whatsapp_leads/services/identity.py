@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from ..models import AccountEvent, Conversation, Lead, LeadHistory, Message, WebhookEvent
@@ -24,6 +24,15 @@ from .phones import to_e164
 
 Kind = LeadHistory.Kind
 ID_LABELS: dict[str, str] = {Kind.WA_ID: "WhatsApp id", Kind.USER_ID: "user id"}
+
+
+class IdentityTaken(IntegrityError):
+    """Another lead took the identity after we looked it up (a worker racing us committed in between).
+
+    An ``IntegrityError``, so the callers' retry (``leads.get_or_create_lead``; the inbox's retry
+    for an identity change) does the lookup again, finds both leads, and merges them. Skipping the
+    identity instead would leave one person as two leads for good.
+    """
 
 
 def record_change(
@@ -82,7 +91,8 @@ def _set_identity(
     if not value or value == current:
         return []
     if Lead.objects.filter(**{kind: value}).exclude(pk=lead.pk).exists():
-        return []  # another lead holds it; find_and_merge/apply_change merge before calling this
+        # find_and_merge/apply_change merged every holder they saw; this one committed since.
+        raise IdentityTaken(f"another lead took {ID_LABELS[kind]} {value} meanwhile")
     if current:
         record_change(lead, kind=kind, previous=current, current=value, detail=detail, at=at, event=event)
     setattr(lead, kind, value)

@@ -14,6 +14,7 @@ from ..parsing import Billing, MessageStatus
 from ..parsing.enums import DeliveryStatus
 from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 from ..signals import message_failed, message_status_changed
+from .bulk import update_rows
 from .fitting import exact, fit, fitted
 from .outbound.outbox import resolve_by_callback
 
@@ -186,8 +187,8 @@ def record_statuses(reports: list[MessageStatus]) -> None:
 
     One INSERT ... ON CONFLICT DO NOTHING keeps every report, one SELECT ... FOR UPDATE locks the
     messages they name (in id order, so two batches cannot deadlock on them), the forward-only
-    rule runs on each locked message exactly as ``apply`` does, and one UPDATE per table writes
-    the result. Signals are the same, after commit, once per change. Any error raises and the
+    rule runs on each locked message exactly as ``apply`` does, and one UPDATE ... FROM (VALUES
+    ...) per table writes the result (``bulk.update_rows``). Signals are the same, after commit, once per change. Any error raises and the
     caller runs the reports one by one instead, so a bad one fails alone with its reason.
     """
     rows: dict[tuple[str, str], StatusUpdate] = {}
@@ -228,10 +229,8 @@ def record_statuses(reports: list[MessageStatus]) -> None:
         if fields_of_message:
             changed_fields |= fields_of_message
             changed_messages.append(message)
-    if changed_messages:
-        Message.objects.bulk_update(changed_messages, sorted(changed_fields))
-    if applied:
-        StatusUpdate.objects.bulk_update(applied, ["message", "applied"])
+    update_rows(changed_messages, sorted(changed_fields))
+    update_rows(applied, ["message", "applied"])
 
 
 def reconcile(limit: int = 1000) -> int:

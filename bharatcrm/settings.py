@@ -213,6 +213,9 @@ for _key, _variable in (
 ):
     if env(_variable, default=""):
         WHATSAPP_LEADS[_key] = env(_variable)
+# Intake's wake coalescing (whatsapp_leads.conf WAKE_INTERVAL_SECONDS); 0 publishes for every webhook.
+if env("WHATSAPP_WAKE_INTERVAL_SECONDS", default=""):
+    WHATSAPP_LEADS["WAKE_INTERVAL_SECONDS"] = env.float("WHATSAPP_WAKE_INTERVAL_SECONDS")
 
 LOGGING = {
     "version": 1,

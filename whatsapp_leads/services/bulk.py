@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, models
 
@@ -27,14 +28,19 @@ def update_rows(objects: Sequence[models.Model], field_names: Sequence[str]) -> 
     ):
         return model._base_manager.bulk_update(objects, list(field_names))  # pragma: no cover
     meta = model._meta
-    fields = [meta.get_field(name) for name in field_names]
+    fields: list[models.Field] = []
+    for name in field_names:
+        field = meta.get_field(name)
+        if not isinstance(field, models.Field):  # a reverse relation has no column to write
+            raise TypeError(f"{meta.label}.{name} is not a concrete field")
+        fields.append(field)
     pk = meta.pk
     assert pk is not None
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     postgres = connection.vendor == "postgresql"
     placeholders = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-    params: list[object] = []
+    params: list[Any] = []
     for obj in objects:
         params.append(pk.get_db_prep_save(obj.pk, connection))
         params += [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
@@ -44,11 +50,11 @@ def update_rows(objects: Sequence[models.Model], field_names: Sequence[str]) -> 
         return f"CAST({column} AS {field.db_type(connection)})" if postgres else column
 
     assignments = ", ".join(
-        f"{quote(field.column)} = {value(n, field)}" for n, field in enumerate(fields, start=2)
+        f"{quote(str(field.column))} = {value(n, field)}" for n, field in enumerate(fields, start=2)
     )
     sql = (
         f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([placeholders] * len(objects))}) AS v"  # noqa: S608
-        f" WHERE {table}.{quote(pk.column)} = {value(1, pk)}"
+        f" WHERE {table}.{quote(str(pk.column))} = {value(1, pk)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

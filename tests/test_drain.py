@@ -206,9 +206,21 @@ def test_the_view_publishes_one_wake_per_interval_and_the_wake_drains_every_stor
     assert not WebhookEvent.objects.unqueued().exists()
 
     # (A woken worker looks again WAKE_INTERVAL_SECONDS after it woke: not an hour in a test.)
-    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "WAKE_INTERVAL_SECONDS": 0}
-    assert drain.drain(first.pk).processed == 4
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "WAKE_INTERVAL_SECONDS": 0.01}
+    assert drain.drain(first.pk, linger=True).processed == 4
     assert Lead.objects.count() == 4
+
+
+def test_the_task_drains_with_or_without_the_second_look_and_never_runs_an_event_twice(settings):
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "WAKE_INTERVAL_SECONDS": 0.01}
+    empty = drain.drain(linger=True)
+    assert (empty.processed, empty.batches) == (0, 0)
+    from whatsapp_leads.tasks import process_webhook_event
+
+    first, second = (WebhookEventFactory(body=dumps(inbound(wa_id=f"91984000000{n}"))) for n in (3, 4))
+    assert process_webhook_event.run(first.pk) == "processed=2 failed=0 batches=2"
+    assert process_webhook_event.run(first.pk, linger=True) == "processed=0 failed=0 batches=1"
+    assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
 
 
 def test_without_a_wake_interval_every_webhook_publishes(

@@ -30,7 +30,13 @@ MARK_READ = "whatsapp_leads.mark_read"
 SEND_CONVERSION = "whatsapp_leads.send_conversion"
 
 
-def publish(task_name: str, *args: Any, countdown: float | None = None, what: str = "") -> bool:
+def publish(
+    task_name: str,
+    *args: Any,
+    countdown: float | None = None,
+    what: str = "",
+    kwargs: dict[str, Any] | None = None,
+) -> bool:
     """Send ``task_name(*args)`` to the broker; True when it took the message.
 
     A short retry (``PUBLISH_MAX_RETRIES``, under half a second) rides out a blip without
@@ -42,6 +48,7 @@ def publish(task_name: str, *args: Any, countdown: float | None = None, what: st
         current_app.send_task(
             task_name,
             args=args,
+            kwargs=kwargs,
             countdown=countdown,
             queue=app_settings.TASK_QUEUE,
             retry=retries > 0,
@@ -79,10 +86,15 @@ def wake_covered() -> bool:
 
 
 def wake(task_name: str, *args: Any, what: str = "") -> bool:
-    """``publish`` that records the time it *started*: a worker cannot take the wake before that."""
+    """``publish`` that records the time it *started* (a worker cannot take the wake before that).
+
+    The task gets ``linger=True``: the webhooks this process stores in the next
+    ``WAKE_INTERVAL_SECONDS`` publish nothing, so the worker must look once more that long after
+    it took the wake. Other publishes (the sweep, re-processing) name every event and need no look.
+    """
     global _last_wake
     started = time.monotonic()
-    if not publish(task_name, *args, what=what):
+    if not publish(task_name, *args, what=what, kwargs={"linger": True}):
         return False
     _last_wake = (current_app.pool, started)
     return True

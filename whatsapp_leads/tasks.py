@@ -25,7 +25,7 @@ DATABASE_MAX_RETRIES = 60
 
 
 @shared_task(bind=True, name=PROCESS_EVENT, max_retries=DATABASE_MAX_RETRIES, acks_late=True)
-def process_webhook_event(self, event_id: int) -> str:
+def process_webhook_event(self, event_id: int, linger: bool = False) -> str:
     """Turn one stored webhook into leads, messages and statuses, then drain the rest of the inbox.
 
     The task is also the wake the webhook view coalesces its publishes into (``services.drain``).
@@ -35,7 +35,7 @@ def process_webhook_event(self, event_id: int) -> str:
     from .services import drain
 
     try:
-        report = drain.drain(event_id)
+        report = drain.drain(event_id, linger=linger)
         return f"processed={report.processed} failed={report.failed} batches={report.batches}"
     except (OperationalError, InterfaceError) as exc:
         logger.warning("webhook event %s: database unavailable, retrying: %s", event_id, exc)

@@ -133,10 +133,15 @@ def _one_drainer() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def drain(first_id: int | None = None) -> DrainReport:
-    """Process ``first_id`` (the woken event) and then every pending event; see the module docstring."""
+def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
+    """Process ``first_id`` (the woken event) and then every pending event; see the module docstring.
+
+    ``linger``: the wake came from the webhook view (``queueing.wake``), whose next webhooks may
+    have skipped their publish, so an empty inbox is looked at once more ``WAKE_INTERVAL_SECONDS``
+    after waking. Without it (the sweep, re-processing, a hand-over) an empty inbox ends the task.
+    """
     woke = time.monotonic()
-    quiet_after = woke + app_settings.WAKE_INTERVAL_SECONDS
+    quiet_after = woke + (app_settings.WAKE_INTERVAL_SECONDS if linger else 0)
     budget_until = woke + app_settings.DRAIN_MAX_SECONDS
     size = max(1, int(app_settings.DRAIN_BATCH_SIZE))
     report = DrainReport()

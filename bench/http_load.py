@@ -49,6 +49,9 @@ class Plan:
     max_seconds: float
     secret: str | None = None  # when set: signed webhook POSTs, else GETs
     user_offset: int = 0
+    # When set: requests per second over all clients, each sent on a fixed schedule (not as fast
+    # as possible), and every response's latency kept: the latency at a given load.
+    rate: float | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -57,6 +60,14 @@ class Result:
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    def percentile_ms(self, fraction: float) -> float | None:
+        """The latency (ms) below which ``fraction`` of the answered requests came back."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000, 2)
 
     @property
     def rps(self) -> float:
@@ -83,13 +94,23 @@ def _client(plan: Plan, index: int, count: int, barrier: Any, results: Any) -> N
     barrier.wait()
     started = time.perf_counter()
     deadline = started + plan.max_seconds
-    for method, body, headers in prepared:
-        if time.perf_counter() > deadline:
+    # Paced: this client's share of the rate, the clients offset from one another.
+    interval = plan.clients / plan.rate if plan.rate else 0.0
+    for n, (method, body, headers) in enumerate(prepared):
+        if interval:
+            due = started + (n + index / plan.clients) * interval
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        sent = time.perf_counter()
+        if sent > deadline:
             break
         try:
             conn.request(method, plan.path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
+            if interval:
+                result.latencies.append(time.perf_counter() - sent)
         except (OSError, http.client.HTTPException) as exc:
             result.errors[type(exc).__name__] += 1
             conn.close()
@@ -103,7 +124,9 @@ def _client(plan: Plan, index: int, count: int, barrier: Any, results: Any) -> N
             conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
     finished = time.perf_counter()
     conn.close()
-    results.put((index, started, finished, result.ok, dict(result.statuses), dict(result.errors)))
+    results.put(
+        (index, started, finished, result.ok, dict(result.statuses), dict(result.errors), result.latencies)
+    )
 
 
 def run(plan: Plan) -> Result:
@@ -124,9 +147,10 @@ def run(plan: Plan) -> Result:
     for process in processes:
         process.join(timeout=10)
     combined = Result()
-    for _, _, _, ok, statuses, errors in rows:
+    for _, _, _, ok, statuses, errors, latencies in rows:
         combined.ok += ok
         combined.statuses.update(statuses)
         combined.errors.update(errors)
+        combined.latencies += latencies
     combined.seconds = max(r[2] for r in rows) - min(r[1] for r in rows)
     return combined

@@ -72,6 +72,15 @@ DEFAULTS: dict[str, Any] = {
     "CAMPAIGN_SYNC_INTERVAL_SECONDS": 3600,
     # How long the webhook view may spend trying to publish to the broker before giving up.
     "PUBLISH_MAX_RETRIES": 1,
+    # Intake publishes at most one wake per this many seconds per process: a worker woken drains
+    # the whole inbox in batches and looks once more this long after it woke, so the events stored
+    # in between are covered without a publish of their own. 0 publishes for every webhook.
+    "WAKE_INTERVAL_SECONDS": 0.05,
+    # Events a worker claims and processes together when it drains the inbox.
+    "DRAIN_BATCH_SIZE": 100,
+    # A worker drains for at most this long per task, then hands the rest to a fresh wake, so a
+    # busy inbox never pins one task (and a warm shutdown never waits on it).
+    "DRAIN_MAX_SECONDS": 10,
     # Queue for processing tasks.
     "TASK_QUEUE": None,
     # Media messages: download files through the Graph API into MEDIA_STORAGE, up to this size,

@@ -10,6 +10,7 @@ of ours but settings.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import current_app
@@ -29,7 +30,13 @@ MARK_READ = "whatsapp_leads.mark_read"
 SEND_CONVERSION = "whatsapp_leads.send_conversion"
 
 
-def publish(task_name: str, *args: Any, countdown: float | None = None, what: str = "") -> bool:
+def publish(
+    task_name: str,
+    *args: Any,
+    countdown: float | None = None,
+    what: str = "",
+    kwargs: dict[str, Any] | None = None,
+) -> bool:
     """Send ``task_name(*args)`` to the broker; True when it took the message.
 
     A short retry (``PUBLISH_MAX_RETRIES``, under half a second) rides out a blip without
@@ -41,6 +48,7 @@ def publish(task_name: str, *args: Any, countdown: float | None = None, what: st
         current_app.send_task(
             task_name,
             args=args,
+            kwargs=kwargs,
             countdown=countdown,
             queue=app_settings.TASK_QUEUE,
             retry=retries > 0,
@@ -56,6 +64,39 @@ def publish(task_name: str, *args: Any, countdown: float | None = None, what: st
             "could not queue %s; it will be recovered later", what or f"{task_name}{args!r}", exc_info=True
         )
         return False
+    return True
+
+
+# The last wake this process sent: (the connection pool it went through, monotonic time it was started).
+_last_wake: tuple[Any, float] | None = None
+
+
+def wake_covered() -> bool:
+    """Whether a wake this process sent moments ago (``WAKE_INTERVAL_SECONDS``) covers a new event.
+
+    A woken worker drains the inbox and scans once more ``WAKE_INTERVAL_SECONDS`` after it took
+    the wake, so every row committed before then is found. A wake only counts through the
+    connection pool it went out on: a new pool (a reconfigured broker) must be woken again.
+    """
+    window = app_settings.WAKE_INTERVAL_SECONDS
+    last = _last_wake
+    if not window or last is None:
+        return False
+    return last[0] is current_app.pool and time.monotonic() - last[1] < window
+
+
+def wake(task_name: str, *args: Any, what: str = "") -> bool:
+    """``publish`` that records the time it *started* (a worker cannot take the wake before that).
+
+    The task gets ``linger=True``: the webhooks this process stores in the next
+    ``WAKE_INTERVAL_SECONDS`` publish nothing, so the worker must look once more that long after
+    it took the wake. Other publishes (the sweep, re-processing) name every event and need no look.
+    """
+    global _last_wake
+    started = time.monotonic()
+    if not publish(task_name, *args, what=what, kwargs={"linger": True}):
+        return False
+    _last_wake = (current_app.pool, started)
     return True
 
 

@@ -25,16 +25,18 @@ DATABASE_MAX_RETRIES = 60
 
 
 @shared_task(bind=True, name=PROCESS_EVENT, max_retries=DATABASE_MAX_RETRIES, acks_late=True)
-def process_webhook_event(self, event_id: int) -> str:
-    """Turn one stored webhook into leads, messages and statuses.
+def process_webhook_event(self, event_id: int, linger: bool = False) -> str:
+    """Turn one stored webhook into leads, messages and statuses, then drain the rest of the inbox.
 
+    The task is also the wake the webhook view coalesces its publishes into (``services.drain``).
     A failed update's retry is recorded on the event and queued by the sweep when due. Only an
     unreachable database, where nothing can be recorded, is retried here.
     """
-    from .services import processing
+    from .services import drain
 
     try:
-        return processing.process_event(event_id).status
+        report = drain.drain(event_id, linger=linger)
+        return f"processed={report.processed} failed={report.failed} batches={report.batches}"
     except (OperationalError, InterfaceError) as exc:
         logger.warning("webhook event %s: database unavailable, retrying: %s", event_id, exc)
         raise self.retry(countdown=DATABASE_RETRY_SECONDS, exc=exc) from exc

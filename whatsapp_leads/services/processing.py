@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import traceback as tb
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -20,10 +21,11 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..models import WebhookEvent
 from ..outcomes import Outcome, backoff
-from ..parsing import InvalidUpdate
+from ..parsing import InvalidUpdate, MessageStatus, Update
 from ..parsing.errors import PermanentError
 from ..parsing.jsonbody import storable
 from ..providers.registry import UnknownProvider, get_provider
+from . import statuses
 from .fitting import TooLong
 from .ingest import apply_update
 
@@ -53,40 +55,81 @@ def _claim(event_id: int) -> WebhookEvent | None:
     return event
 
 
-def _apply_all(event: WebhookEvent) -> tuple[list[str], str, bool, int]:
-    """(problems, last traceback, retryable, update count) of running every update of ``event``."""
-    problems: list[str] = []
-    trace = ""
-    retryable = False
-    count = 0
+@dataclass(slots=True)
+class _Run:
+    """What running one event's updates came to: its problems, the last traceback, retryable, update count."""
+
+    problems: list[str] = field(default_factory=list)
+    trace: str = ""
+    retryable: bool = False
+    count: int = 0
+
+    def outcome(self) -> tuple[list[str], str, bool, int]:
+        return self.problems, self.trace, self.retryable, self.count
+
+
+def _parse(event: WebhookEvent, run: _Run) -> list[Update]:
+    """The event's updates, or [] with the reason on ``run`` when its body cannot be parsed."""
     try:
         provider = get_provider(event.provider)
         updates = provider.parse_event(
             event.body_bytes, headers=event.headers or {}, received_at=event.received_at
         )
-        count = len(updates)
-        for index, update in enumerate(updates):
-            if isinstance(update, InvalidUpdate):
-                problems.append(f"{update.path or 'payload'}: {update.reason}")
-                continue
-            try:
-                with transaction.atomic():
-                    apply_update(update, event=event)
-            except TooLong as exc:  # an id that does not fit will not fit next time either
-                problems.append(f"update {index} ({type(update).__name__}): {exc}")
-            except Exception as exc:  # one update's bug must not stop the others
-                logger.exception("webhook event %s: update %s failed", event.pk, index)
-                problems.append(f"update {index} ({type(update).__name__}): {type(exc).__name__}: {exc}")
-                trace = tb.format_exc()
-                retryable = True
     except (PermanentError, UnknownProvider) as exc:
-        problems.append(str(exc))
+        run.problems.append(str(exc))
+        return []
     except Exception as exc:
         logger.exception("webhook event %s failed", event.pk)
-        problems.append(f"{type(exc).__name__}: {exc}")
-        trace = tb.format_exc()
-        retryable = True
-    return problems, trace, retryable, count
+        run.problems.append(f"{type(exc).__name__}: {exc}")
+        run.trace = tb.format_exc()
+        run.retryable = True
+        return []
+    run.count = len(updates)
+    return list(updates)
+
+
+def _apply_one(event: WebhookEvent, index: int, update: Update, run: _Run) -> None:
+    """Apply one update in its own transaction; a failure is noted on ``run``, never raised."""
+    if isinstance(update, InvalidUpdate):
+        run.problems.append(f"{update.path or 'payload'}: {update.reason}")
+        return
+    try:
+        with transaction.atomic():
+            apply_update(update, event=event)
+    except TooLong as exc:  # an id that does not fit will not fit next time either
+        run.problems.append(f"update {index} ({type(update).__name__}): {exc}")
+    except Exception as exc:  # one update's bug must not stop the others
+        logger.exception("webhook event %s: update %s failed", event.pk, index)
+        run.problems.append(f"update {index} ({type(update).__name__}): {type(exc).__name__}: {exc}")
+        run.trace = tb.format_exc()
+        run.retryable = True
+
+
+def _apply_all(event: WebhookEvent) -> tuple[list[str], str, bool, int]:
+    """(problems, last traceback, retryable, update count) of running every update of ``event``."""
+    run = _Run()
+    for index, update in enumerate(_parse(event, run)):
+        _apply_one(event, index, update, run)
+    return run.outcome()
+
+
+def _statuses_together(batch: list[tuple[WebhookEvent, int, MessageStatus, _Run]]) -> None:
+    """Every status of a batch in one transaction (``statuses.record_statuses``).
+
+    Should anything in it fail, the transaction is undone and each status is applied alone, as
+    ``process_event`` would: the bad one fails with its reason and its neighbours are applied.
+    """
+    if not batch:
+        return
+    try:
+        with transaction.atomic():
+            statuses.record_statuses([update for _, _, update, _ in batch])
+    except Exception:
+        logger.info(
+            "a batch of %s statuses failed together; applying them one by one", len(batch), exc_info=True
+        )
+        for event, index, update, run in batch:
+            _apply_one(event, index, update, run)
 
 
 def process_event(event_id: int, *, force: bool = False) -> Outcome:
@@ -104,6 +147,11 @@ def process_event(event_id: int, *, force: bool = False) -> Outcome:
         return Outcome(status="skipped")
 
     problems, trace, retryable, count = _apply_all(event)
+    return _record(event, problems, trace, retryable, count)
+
+
+def _record(event: WebhookEvent, problems: list[str], trace: str, retryable: bool, count: int) -> Outcome:
+    """Write one event's outcome on its row."""
     now = timezone.now()
     if not problems:
         WebhookEvent.objects.filter(pk=event.pk).update(
@@ -115,7 +163,12 @@ def process_event(event_id: int, *, force: bool = False) -> Outcome:
             next_attempt_at=None,
         )
         return Outcome(status="processed")
+    return _record_failure(event, problems, trace, retryable, count, now=now)
 
+
+def _record_failure(
+    event: WebhookEvent, problems: list[str], trace: str, retryable: bool, count: int, *, now: datetime
+) -> Outcome:
     retry_in = (
         backoff_seconds(event.attempts) if retryable and event.attempts < app_settings.MAX_ATTEMPTS else None
     )
@@ -129,3 +182,59 @@ def process_event(event_id: int, *, force: bool = False) -> Outcome:
         next_attempt_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
     )
     return Outcome(status="failed", retry_in=retry_in)
+
+
+def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
+    """Process several stored webhooks with a few statements per batch instead of a few per event.
+
+    The same steps as ``process_event``, each event's updates still in their own transactions
+    (one bad update fails alone); what is shared is the bookkeeping: one query loads the events,
+    one counts their attempts, one marks every clean one processed. The caller makes sure no
+    other worker runs the same events meanwhile (``drain``'s locks); a crash before the last
+    statement leaves them pending, and running them again converges on the same rows.
+    """
+    events = list(
+        WebhookEvent.objects.filter(pk__in=event_ids, body_dropped_at__isnull=True)
+        .exclude(status=WebhookEvent.Status.PROCESSED)
+        .order_by("received_at", "pk")
+    )
+    if not events:
+        return {}
+    WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(attempts=F("attempts") + 1)
+    outcomes: dict[int, Outcome] = {}
+    clean: dict[int, list[int]] = {}  # update count -> events with no problem
+    parsed: list[tuple[WebhookEvent, _Run, list[Update]]] = []
+    for event in events:
+        event.attempts += 1
+        run = _Run()
+        parsed.append((event, run, _parse(event, run)))
+    # Statuses are the bulk of the traffic and need no lead lock: set-based, the whole batch at once.
+    _statuses_together(
+        [
+            (event, index, update, run)
+            for event, run, updates in parsed
+            for index, update in enumerate(updates)
+            if type(update) is MessageStatus
+        ]
+    )
+    for event, run, updates in parsed:
+        for index, update in enumerate(updates):
+            if type(update) is not MessageStatus:
+                _apply_one(event, index, update, run)
+        problems, trace, retryable, count = run.outcome()
+        if problems:
+            outcomes[event.pk] = _record_failure(event, problems, trace, retryable, count, now=timezone.now())
+        else:
+            clean.setdefault(count, []).append(event.pk)
+            outcomes[event.pk] = Outcome(status="processed")
+    now = timezone.now()
+    for count, ids in clean.items():
+        WebhookEvent.objects.filter(pk__in=ids).update(
+            status=WebhookEvent.Status.PROCESSED,
+            processed_at=now,
+            error="",
+            traceback="",
+            update_count=count,
+            next_attempt_at=None,
+        )
+    return outcomes

@@ -14,6 +14,7 @@ from ..parsing import Billing, MessageStatus
 from ..parsing.enums import DeliveryStatus
 from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 from ..signals import message_failed, message_status_changed
+from .bulk import update_rows
 from .fitting import exact, fit, fitted
 from .outbound.outbox import resolve_by_callback
 
@@ -59,10 +60,13 @@ def moves_forward(current: str, new: str) -> bool:
     return RANK[new] > RANK.get(current, -1)
 
 
-def apply(message: Message, update: StatusUpdate) -> bool:
-    """Apply one stored status to its (locked) message; True when the visible status changed."""
+def _change(message: Message, update: StatusUpdate) -> tuple[list[str], str | None]:
+    """Apply one stored status to the (locked) message in memory: (changed fields, previous status or None).
+
+    The previous status is returned only when the visible status moved (forward, see ``moves_forward``).
+    """
     if message.direction != Message.Direction.OUTBOUND:
-        return False
+        return [], None
     fields: list[str] = []
     stamp_field = TIMESTAMP_FIELD.get(update.status)
     if stamp_field and getattr(message, stamp_field) is None:
@@ -88,21 +92,32 @@ def apply(message: Message, update: StatusUpdate) -> bool:
     if update.biz_opaque_callback_data and not message.biz_opaque_callback_data:
         message.biz_opaque_callback_data = update.biz_opaque_callback_data
         fields.append("biz_opaque_callback_data")
-    if fields:
-        message.save(update_fields=fields)
-    if changed:
+    return fields, previous if changed else None
+
+
+def _announce(message: Message, status: str, previous: str) -> None:
+    """The signals of one change, after commit (once per change, in the order they were applied)."""
+    transaction.on_commit(
+        lambda: message_status_changed.send(
+            sender=Message, message=message, status=status, previous_status=previous
+        )
+    )
+    if status == TERMINAL:
         transaction.on_commit(
-            lambda: message_status_changed.send(
-                sender=Message, message=message, status=update.status, previous_status=previous
+            lambda: message_failed.send(
+                sender=Message, message=message, code=message.error_code, words=message.error_words
             )
         )
-        if update.status == TERMINAL:
-            transaction.on_commit(
-                lambda: message_failed.send(
-                    sender=Message, message=message, code=message.error_code, words=message.error_words
-                )
-            )
-    return changed
+
+
+def apply(message: Message, update: StatusUpdate) -> bool:
+    """Apply one stored status to its (locked) message; True when the visible status changed."""
+    fields, previous = _change(message, update)
+    if fields:
+        message.save(update_fields=fields)
+    if previous is not None:
+        _announce(message, update.status, previous)
+    return previous is not None
 
 
 def failure_words(message: Message) -> str:
@@ -126,8 +141,8 @@ def apply_pending(message: Message) -> int:
     return changed
 
 
-def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -> StatusUpdate:
-    """Keep the report (once per message and status) and apply it if the message is known."""
+def _row_values(status: MessageStatus) -> tuple[str, str, dict[str, object]]:
+    """(wamid, status, the other columns) of the ``StatusUpdate`` a reported status is kept as."""
     error = status.errors[0] if status.errors else None
     wamid = exact(StatusUpdate, "wamid", status.wamid, label="message id")
     defaults = {
@@ -144,7 +159,12 @@ def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -
         **billing_fields(status.billing),
         "payload": status.raw,
     }
-    state = fit(StatusUpdate, "status", status.status)
+    return wamid, fit(StatusUpdate, "status", status.status), defaults
+
+
+def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -> StatusUpdate:
+    """Keep the report (once per message and status) and apply it if the message is known."""
+    wamid, state, defaults = _row_values(status)
     try:
         with transaction.atomic():
             row, _ = StatusUpdate.objects.get_or_create(wamid=wamid, status=state, defaults=defaults)
@@ -160,6 +180,57 @@ def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -
     if message is not None:
         apply_pending(message)
     return row
+
+
+def record_statuses(reports: list[MessageStatus]) -> None:
+    """``record_status`` for a whole batch in a few statements; call inside one transaction.
+
+    One INSERT ... ON CONFLICT DO NOTHING keeps every report, one SELECT ... FOR UPDATE locks the
+    messages they name (in id order, so two batches cannot deadlock on them), the forward-only
+    rule runs on each locked message exactly as ``apply`` does, and one UPDATE ... FROM (VALUES
+    ...) per table writes the result (``bulk.update_rows``). Signals are the same, after commit, once per change. Any error raises and the
+    caller runs the reports one by one instead, so a bad one fails alone with its reason.
+    """
+    rows: dict[tuple[str, str], StatusUpdate] = {}
+    callbacks: dict[str, str] = {}
+    for report in reports:
+        wamid, state, defaults = _row_values(report)
+        rows.setdefault((wamid, state), StatusUpdate(wamid=wamid, status=state, **defaults))
+        if report.biz_opaque_callback_data:
+            callbacks.setdefault(wamid, report.biz_opaque_callback_data)
+    StatusUpdate.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
+    wamids = {wamid for wamid, _ in rows}
+    waiting: dict[str, list[StatusUpdate]] = {}
+    for row in StatusUpdate.objects.filter(wamid__in=wamids, applied=False).order_by("timestamp", "id"):
+        waiting.setdefault(row.wamid, []).append(row)
+    if not waiting:
+        return
+    messages = {
+        message.wamid: message
+        for message in Message.objects.select_for_update().filter(wamid__in=waiting).order_by("pk")
+    }
+    for wamid in waiting.keys() - messages.keys():
+        if wamid in callbacks:  # the send's answer was lost: see record_status
+            found = resolve_by_callback(callbacks[wamid], wamid)
+            if found is not None:
+                messages[wamid] = found
+    changed_fields: set[str] = set()
+    changed_messages: list[Message] = []
+    applied: list[StatusUpdate] = []
+    for wamid, message in messages.items():
+        fields_of_message: set[str] = set()
+        for row in waiting[wamid]:
+            fields, previous = _change(message, row)
+            fields_of_message.update(fields)
+            if previous is not None:
+                _announce(message, row.status, previous)
+            row.message, row.applied = message, True
+            applied.append(row)
+        if fields_of_message:
+            changed_fields |= fields_of_message
+            changed_messages.append(message)
+    update_rows(changed_messages, sorted(changed_fields))
+    update_rows(applied, ["message", "applied"])
 
 
 def reconcile(limit: int = 1000) -> int:

@@ -1,0 +1,166 @@
+"""Draining the inbox: a woken worker claims pending events in batches until none is left.
+
+The webhook view stores a row and, at most once per ``WAKE_INTERVAL_SECONDS`` per process,
+publishes a wake (``queueing.wake``); the worker that takes it processes every pending event in
+batches of ``DRAIN_BATCH_SIZE``, then looks once more ``WAKE_INTERVAL_SECONDS`` after it woke,
+which covers the rows whose publish the view skipped. The sweep stays the safety net for a lost
+wake or a dead worker.
+
+Exclusive on PostgreSQL: each claimed event is held by a session-level advisory lock
+(``pg_try_advisory_lock``), taken in the claiming SELECT, so two workers never run the same
+event at once and each skips what another holds. Unlike ``FOR UPDATE`` the lock outlives the
+short transactions the updates are applied in, and it goes with the connection: a killed
+worker's events are free for the next one at once. On SQLite (one writer anyway) a file lock
+lets one process drain at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import connection
+
+from ..conf import app_settings
+from ..models import WebhookEvent
+from ..outcomes import Outcome
+from ..queueing import PROCESS_EVENT, publish
+from . import processing
+
+logger = logging.getLogger(__name__)
+
+# First key of our advisory locks ("WL"); the second is the event id folded into 32 bits. Two ids
+# 2**31 apart share a key, which only makes one wait for the other.
+LOCK_SPACE = 0x574C
+SCAN_FACTOR = 4  # rows looked at per batch wanted, so a batch fills past events others hold
+
+
+@dataclass(slots=True)
+class DrainReport:
+    processed: int = 0
+    failed: int = 0
+    batches: int = 0
+    handed_on: bool = False  # the time budget ran out with work left: a fresh wake was published
+
+    def count(self, outcomes: dict[int, Outcome]) -> None:
+        self.batches += 1
+        for outcome in outcomes.values():
+            if outcome.status == "failed":
+                self.failed += 1
+            else:
+                self.processed += 1
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _table() -> str:
+    return connection.ops.quote_name(WebhookEvent._meta.db_table)
+
+
+def _lock(ids: list[int]) -> list[int]:
+    """Those of ``ids`` this session could lock (others are being run by another worker)."""
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) AS id WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int)",
+            [ids, LOCK_SPACE],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _unlock(ids: list[int]) -> None:
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_unlock(%s, (id %% 2147483647)::int) FROM unnest(%s::bigint[]) AS id",
+            [LOCK_SPACE, ids],
+        )
+
+
+def _claim(size: int) -> list[int]:
+    """Up to ``size`` pending events, oldest first, locked for this worker on PostgreSQL."""
+    if not _postgres():
+        return list(
+            WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING, body_dropped_at__isnull=True)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)[:size]
+        )
+    # The inner LIMIT keeps the planner from pushing the lock into the scan: only rows returned
+    # are locked, and at most ``size`` of them.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM (SELECT id FROM {_table()} WHERE status = %s AND body_dropped_at IS NULL"  # noqa: S608
+            " ORDER BY received_at, id LIMIT %s) AS head"
+            " WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int) LIMIT %s",
+            [WebhookEvent.Status.PENDING, size * SCAN_FACTOR, LOCK_SPACE, size],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _run(ids: list[int], report: DrainReport) -> None:
+    try:
+        report.count(processing.process_batch(ids))
+    finally:
+        if _postgres():
+            _unlock(ids)
+
+
+@contextlib.contextmanager
+def _one_drainer() -> Iterator[None]:
+    """SQLite: one process drains at a time (a file lock next to the database); a no-op elsewhere."""
+    name = str(connection.settings_dict.get("NAME") or "")
+    if _postgres() or connection.vendor != "sqlite" or not name or "memory" in name:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Unix: SQLite's own locking still keeps rows right
+        yield
+        return
+    with open(Path(f"{name}.drain-lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # wait: the holder may be past its last look
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
+    """Process ``first_id`` (the woken event) and then every pending event; see the module docstring.
+
+    ``linger``: the wake came from the webhook view (``queueing.wake``), whose next webhooks may
+    have skipped their publish, so an empty inbox is looked at once more ``WAKE_INTERVAL_SECONDS``
+    after waking. Without it (the sweep, re-processing, a hand-over) an empty inbox ends the task.
+    """
+    woke = time.monotonic()
+    quiet_after = woke + (app_settings.WAKE_INTERVAL_SECONDS if linger else 0)
+    budget_until = woke + app_settings.DRAIN_MAX_SECONDS
+    size = max(1, int(app_settings.DRAIN_BATCH_SIZE))
+    report = DrainReport()
+    with _one_drainer():
+        if first_id is not None:
+            mine = _lock([first_id]) if _postgres() else [first_id]
+            if mine:
+                _run(mine, report)
+        while True:
+            claimed = _claim(size)
+            if claimed:
+                _run(claimed, report)
+                if time.monotonic() >= budget_until:
+                    # More may be waiting: a fresh wake (to any worker) carries on from here.
+                    report.handed_on = publish(PROCESS_EVENT, claimed[-1], what="the rest of the inbox")
+                    break
+                continue
+            now = time.monotonic()
+            if now >= quiet_after:
+                break
+            time.sleep(quiet_after - now)
+    return report

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from . import database
-from .campaign_stats import _setup_django, timed
+from .campaign_stats import setup_django, timed
 
 REPO_DIR = database.REPO_DIR
 RESULTS = REPO_DIR / "bench-results" / "latest.json"
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     print(f"admin pages bench: database {database.database_name(args.database_url)}", flush=True)
     database.recreate(args.database_url)
-    _setup_django(args.database_url)
+    setup_django(args.database_url)
     try:
         world = seed(args)
         figures = measure(world, repeat=args.repeat)

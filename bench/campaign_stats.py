@@ -52,7 +52,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _setup_django(url: str) -> None:
+def setup_django(url: str) -> None:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "bharatcrm.settings",
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     print(f"campaign stats bench: database {database.database_name(args.database_url)}", flush=True)
     database.recreate(args.database_url)
-    _setup_django(args.database_url)
+    setup_django(args.database_url)
     try:
         world = seed(args)
         add_leads(world, world["campaign"], args.small_leads, days=args.days)

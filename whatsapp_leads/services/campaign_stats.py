@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ..models import Campaign, Lead
 from .ad_numbers import lead_window
+from .response_stats import owner_name
 from .routing.hours import business_time_zone, day_bounds
 
 WON = Lead.Status.WON
@@ -73,11 +74,6 @@ def _per_day(leads, *, days: int, now: datetime) -> list[tuple[date, int]]:
     return [(first + timedelta(days=i), counted.get(first + timedelta(days=i), 0)) for i in range(days)]
 
 
-def _owner_name(first: str, last: str, username: str | None) -> str:
-    full = f"{first} {last}".strip()
-    return full or username or "Unassigned"
-
-
 def campaign_numbers(
     campaign: Campaign,
     *,
@@ -113,7 +109,7 @@ def campaign_numbers(
     per_rep = [
         RepNumbers(
             owner_id=row["owner_id"],
-            name=_owner_name(
+            name=owner_name(
                 row["owner__first_name"] or "", row["owner__last_name"] or "", row["owner__username"]
             ),
             leads=row["n"],

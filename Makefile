@@ -22,7 +22,7 @@ NOX_ARGS ?=
 # make run RUN_PORT=8001 when 8000 is taken.
 RUN_PORT ?= 8000
 
-.PHONY: help venv run test test-sqlite test-postgres coverage-erase coverage-report matrix bench lint typecheck api-check clean
+.PHONY: help venv run test test-lane-1 test-lane-2 test-sqlite test-postgres coverage-erase coverage-report matrix bench lint typecheck api-check clean
 
 help:
 	@echo "make run    set everything up and start web + worker on the embedded default (SQLite, file broker)"
@@ -60,15 +60,46 @@ lint: venv typecheck
 typecheck: venv
 	DEBUG=true DATABASE_URL=sqlite:///:memory: $(VENV)/bin/mypy
 
-# The suite on SQLite, then on PostgreSQL; coverage of both runs together is printed at the end.
-test: coverage-erase test-sqlite test-postgres coverage-report
+# The suite on SQLite and on PostgreSQL, in two lanes side by side (make -j2): lane 1 runs SQLite, then
+# the process-level tests (marked slow: real workers, servers, outages) on PostgreSQL; lane 2 the rest
+# of the PostgreSQL suite. Each lane has its own PostgreSQL database and Redis db, and its own
+# coverage file; the report combines them. Output is printed lane by lane (--output-sync).
+TEST_POSTGRES_SLOW_URL ?= $(TEST_POSTGRES_URL)_slow
+TEST_REDIS_LANE1_URL ?= $(shell echo '$(TEST_REDIS_URL)' | sed -E 's|/[0-9]+$$|/14|')
+PG_REACHABLE = $(PY) scripts/reachable.py $(PG_HOSTPORT) || [ "$$CI" = "true" ]
 
+test: coverage-erase
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-1 test-lane-2
+	@$(MAKE) --no-print-directory coverage-report
+
+test-lane-1: venv
+	@echo "== lane 1: tests on SQLite (embedded default), then the slow process tests on PostgreSQL =="
+	COVERAGE_FILE=.coverage.lane-1 DATABASE_URL=sqlite:///:memory: TEST_REDIS_URL=$(TEST_REDIS_LANE1_URL) \
+		$(PY) -m pytest -m "not postgres" $(COV_ARGS) $(PYTEST_ARGS)
+	@if $(PG_REACHABLE); then \
+		echo "== lane 1: slow process tests on PostgreSQL ($(PG_HOSTPORT)) =="; \
+		COVERAGE_FILE=.coverage.lane-1 DATABASE_URL=$(TEST_POSTGRES_SLOW_URL) TEST_REDIS_URL=$(TEST_REDIS_LANE1_URL) \
+			$(PY) -m pytest -m slow $(COV_ARGS) $(PYTEST_ARGS); \
+	else \
+		echo "== PostgreSQL not reachable at $(PG_HOSTPORT): PostgreSQL tests skipped (set TEST_POSTGRES_URL) =="; \
+	fi
+
+test-lane-2: venv
+	@if $(PG_REACHABLE); then \
+		echo "== lane 2: tests on PostgreSQL ($(PG_HOSTPORT)), all but the slow process tests =="; \
+		COVERAGE_FILE=.coverage.lane-2 DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+			$(PY) -m pytest -m "not slow" $(COV_ARGS) $(PYTEST_ARGS); \
+	else \
+		echo "== lane 2: PostgreSQL not reachable at $(PG_HOSTPORT): nothing to run =="; \
+	fi
+
+# One database at a time, as before the lanes (coverage goes to .coverage, reported by coverage-report).
 test-sqlite: venv
 	@echo "== tests on SQLite (embedded default) =="
 	DATABASE_URL=sqlite:///:memory: TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not postgres" $(COV_ARGS) $(PYTEST_ARGS)
 
 test-postgres: venv
-	@if $(PY) scripts/reachable.py $(PG_HOSTPORT) || [ "$$CI" = "true" ]; then \
+	@if $(PG_REACHABLE); then \
 		echo "== tests on PostgreSQL ($(PG_HOSTPORT)) =="; \
 		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(COV_ARGS) $(PYTEST_ARGS); \
 	else \
@@ -86,10 +117,11 @@ api-check: venv
 	$(PY) scripts/api_contract.py --max-time $(API_CHECK_SECONDS) $(API_CHECK_ARGS)
 
 coverage-erase: venv
-	@$(VENV)/bin/coverage erase
+	@rm -f .coverage .coverage.*
 
 coverage-report: venv
 	@echo "== branch coverage of whatsapp_leads =="
+	@if ls .coverage.* >/dev/null 2>&1; then $(VENV)/bin/coverage combine -q; fi
 	$(VENV)/bin/coverage report $(if $(COV_FAIL_UNDER),--fail-under=$(COV_FAIL_UNDER))
 
 # Every combination of the matrix (noxfile.py); NOX_ARGS="-t ci" runs the ones .ci/run adds to make test.

@@ -178,7 +178,10 @@ def _exited(pid: int, *, timeout: float) -> bool:
     """Wait for ``pid`` to exit *without reaping it*, so its id cannot be reused meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:  # already reaped (Popen.poll elsewhere): it has exited
             return True
         time.sleep(0.02)
     return False

@@ -123,8 +123,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     created = Lead.objects.count() - leads_before
-    assigned = Lead.objects.filter(pk__in=Lead.objects.order_by("-pk")[: args.leads].values("pk"))
-    assigned = assigned.filter(owner__isnull=False, campaign__isnull=False).count()
+    newest = Lead.objects.filter(pk__in=Lead.objects.order_by("-pk")[: args.leads].values("pk"))
+    assigned = newest.filter(owner__isnull=False, campaign__isnull=False).count()
     if created != args.leads or assigned != args.leads:
         raise SystemExit(f"{created} leads created ({assigned} assigned), {args.leads} expected")
     result = {

@@ -149,6 +149,9 @@ def assign_new_lead(lead: Lead, *, reason_prefix: str = "", now: datetime | None
     """Route a lead by its campaign's rule at ``now`` (default: the wall clock); returns the owner."""
     now = now or timezone.now()
     decision = choose_owner(lead, now=now)
+    if decision.campaign is not None and decision.campaign.pk == lead.campaign_id:
+        # The row just read (and locked): the SLA clock that ``assign`` starts needs it, not a re-read.
+        lead.campaign = decision.campaign
     assign(
         lead,
         owner=decision.owner,

@@ -18,11 +18,14 @@ def get_ad(referral: Referral) -> Ad | None:
         return None
     meta_id = exact(Ad, "meta_id", referral.source_id, label="ad id (referral source_id)")
     defaults = fitted(Ad, headline=referral.headline, source_url=referral.source_url)
-    try:
-        with transaction.atomic():
-            ad, created = Ad.objects.get_or_create(meta_id=meta_id, defaults=defaults)
-    except IntegrityError:  # a concurrent worker created it first
-        ad, created = Ad.objects.get(meta_id=meta_id), False
+    # Nearly every click names a known ad: look first, so only a first sighting pays the savepoint.
+    ad, created = Ad.objects.filter(meta_id=meta_id).first(), False
+    if ad is None:
+        try:
+            with transaction.atomic():
+                ad, created = Ad.objects.get_or_create(meta_id=meta_id, defaults=defaults)
+        except IntegrityError:  # a concurrent worker created it first
+            ad, created = Ad.objects.get(meta_id=meta_id), False
     if created:  # name, ad set and campaign come from the Marketing API, after the lead commits
         look_up_after_commit(ad.meta_id)
     if not created and referral.headline and not ad.headline:

@@ -14,18 +14,28 @@ from .fitting import exact, fit
 from .kinds import link_replies, stored_fields
 
 
-def get_conversation(lead: Lead, business: Business, *, at: datetime) -> Conversation:
+def get_conversation(
+    lead: Lead, business: Business, *, at: datetime, lead_is_new: bool = False
+) -> Conversation:
+    """The lead's thread with this business number, created on its first message.
+
+    ``lead_is_new``: the lead was inserted by this transaction, so no other worker can see it
+    until commit: it has no thread yet and nobody else can add one. The thread is inserted
+    straight away, without the lookup and the savepoint of ``get_or_create``.
+    """
+    phone_number_id = exact(
+        Conversation, "phone_number_id", business.phone_number_id, label="business phone number id"
+    )
+    defaults = {
+        "provider": business.provider or DEFAULT_PROVIDER,
+        "display_phone_number": fit(Conversation, "display_phone_number", business.display_phone_number),
+        "waba_id": exact(Conversation, "waba_id", business.waba_id, label="business account id"),
+        "started_at": at,
+    }
+    if lead_is_new:
+        return Conversation.objects.create(lead=lead, phone_number_id=phone_number_id, **defaults)
     conversation, _ = Conversation.objects.get_or_create(
-        lead=lead,
-        phone_number_id=exact(
-            Conversation, "phone_number_id", business.phone_number_id, label="business phone number id"
-        ),
-        defaults={
-            "provider": business.provider or DEFAULT_PROVIDER,
-            "display_phone_number": fit(Conversation, "display_phone_number", business.display_phone_number),
-            "waba_id": exact(Conversation, "waba_id", business.waba_id, label="business account id"),
-            "started_at": at,
-        },
+        lead=lead, phone_number_id=phone_number_id, defaults=defaults
     )
     return conversation
 

@@ -50,12 +50,14 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
         # number cannot resurrect the old identity as a new lead; the unique wamid still decides races.
         return None
     lead, created = leads.get_or_create_lead(message)
-    conversation = conversations.get_conversation(lead, message.business, at=message.timestamp)
+    conversation = conversations.get_conversation(
+        lead, message.business, at=message.timestamp, lead_is_new=created
+    )
     stored = conversations.store_inbound(conversation, message, event=event)
     if stored is None:
         return None
     conversations.count_message(conversation, stored)
-    kinds.after_store(lead, stored, message, event=event)
+    kinds.after_store(lead, stored, message, event=event, lead_is_new=created)
     consent.apply_keyword(lead, message, event=event)
 
     fields, earliest = _note_timing(lead, message, created=created)

@@ -33,12 +33,15 @@ def get_ad(referral: Referral) -> Ad | None:
     return ad
 
 
-def attach_first_touch(lead: Lead, referral: Referral, *, at: datetime) -> bool:
+def attach_first_touch(
+    lead: Lead, referral: Referral, *, at: datetime, pending: list[str] | None = None
+) -> bool:
     """Record the earliest referral on the lead; True when it became the first touch now.
 
     "First" is by Meta's time of the message, not by arrival: when a delayed earlier ad click is
     processed after a later one, the earlier click takes over the attribution (ad, click id and
-    campaign). The owner is not changed here.
+    campaign). The owner is not changed here. With ``pending`` the changed fields are added to
+    it and the caller saves them with the rest of the lead's changes (one UPDATE, not several).
     """
     if lead.referral and (lead.first_touch_at is None or at >= lead.first_touch_at):
         return False
@@ -51,15 +54,9 @@ def attach_first_touch(lead: Lead, referral: Referral, *, at: datetime) -> bool:
     lead.ad = ad
     if ad is not None and ad.campaign_id:
         lead.campaign_id = ad.campaign_id
-    lead.save(
-        update_fields=[
-            "referral",
-            "first_touch_at",
-            "source_ad_id",
-            "ctwa_clid",
-            "ad",
-            "campaign",
-            "updated_at",
-        ]
-    )
+    fields = ["referral", "first_touch_at", "source_ad_id", "ctwa_clid", "ad", "campaign"]
+    if pending is not None:
+        pending += fields
+    else:
+        lead.save(update_fields=[*fields, "updated_at"])
     return True

@@ -74,8 +74,12 @@ def store_inbound(
     return row
 
 
-def count_message(conversation: Conversation, message: Message) -> None:
-    """Update the thread's metrics; the caller holds the lead's lock, so counts do not race."""
+def count_message(conversation: Conversation, message: Message, *, save: bool = True) -> list[str]:
+    """Update the thread's metrics; the caller holds the lead's lock, so counts do not race.
+
+    Returns the changed fields; ``save=False`` leaves saving them to the caller (the inbound path
+    hands them to ``engagement.note_message``, which saves the thread once).
+    """
     at = message.timestamp
     conversation.message_count += 1
     fields = ["message_count"]
@@ -91,7 +95,9 @@ def count_message(conversation: Conversation, message: Message) -> None:
     if conversation.started_at is None or at < conversation.started_at:
         conversation.started_at = at
         fields.append("started_at")
-    conversation.save(update_fields=fields)
+    if save:
+        conversation.save(update_fields=fields)
+    return fields
 
 
 @transaction.atomic

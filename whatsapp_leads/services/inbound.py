@@ -62,14 +62,15 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
     stored = conversations.store_inbound(conversation, message, event=event)
     if stored is None:
         return None
-    conversations.count_message(conversation, stored)
+    # Saved with engagement's figures for the thread, in one UPDATE (nothing in between reads it).
+    thread_fields = conversations.count_message(conversation, stored, save=False)
     kinds.after_store(lead, stored, message, event=event, lead_is_new=created)
     consent.apply_keyword(lead, message, event=event)
 
     # The lead's changes (timing, activity, attribution, UTM, owner) are collected in ``fields``
     # and saved in one UPDATE: we hold its lock, and nothing before the save reads it back.
     fields, earliest = _note_timing(lead, message, created=created)
-    fields += lead_activity.note_inbound(lead, stored)
+    fields += lead_activity.note_inbound(lead, stored, thread_fields=thread_fields)
 
     attributed = message.referral is not None and attribution.attach_first_touch(
         lead, message.referral, at=message.timestamp, pending=fields

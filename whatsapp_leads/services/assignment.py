@@ -118,16 +118,22 @@ def assign(
     campaign: Campaign | None = None,
     by: Any = None,
     at: datetime | None = None,
+    pending: list[str] | None = None,
 ) -> LeadAssignment:
     """Set the owner, record who, when and why, and announce it after commit.
 
     Also (re)starts the first-response SLA for the new owner, or clears it when a person (``by``)
-    made the choice (``sla.deadline.on_assigned``).
+    made the choice (``sla.deadline.on_assigned``). With ``pending`` the lead's changed fields
+    are added to it instead of saved: the caller, holding the lead's lock, saves them with its
+    own changes in one UPDATE before the transaction commits.
     """
     previous = lead.owner
     lead.owner = owner
     sla_fields = deadline.on_assigned(lead, by=by, at=at or timezone.now())
-    lead.save(update_fields=["owner", "updated_at", *sla_fields])
+    if pending is not None:
+        pending += ["owner", *sla_fields]
+    else:
+        lead.save(update_fields=["owner", "updated_at", *sla_fields])
     record = LeadAssignment.objects.create(
         lead=lead,
         owner=owner,
@@ -145,16 +151,25 @@ def assign(
     return record
 
 
-def assign_new_lead(lead: Lead, *, reason_prefix: str = "", now: datetime | None = None) -> Any | None:
-    """Route a lead by its campaign's rule at ``now`` (default: the wall clock); returns the owner."""
+def assign_new_lead(
+    lead: Lead, *, reason_prefix: str = "", now: datetime | None = None, pending: list[str] | None = None
+) -> Any | None:
+    """Route a lead by its campaign's rule at ``now`` (default: the wall clock); returns the owner.
+
+    ``pending``: as for ``assign``, the lead's changed fields are left to the caller's save.
+    """
     now = now or timezone.now()
     decision = choose_owner(lead, now=now)
+    if decision.campaign is not None and decision.campaign.pk == lead.campaign_id:
+        # The row just read (and locked): the SLA clock that ``assign`` starts needs it, not a re-read.
+        lead.campaign = decision.campaign
     assign(
         lead,
         owner=decision.owner,
         reason=f"{reason_prefix}{decision.reason}",
         campaign=decision.campaign,
         at=now,
+        pending=pending,
     )
     return decision.owner
 

@@ -18,11 +18,14 @@ def get_ad(referral: Referral) -> Ad | None:
         return None
     meta_id = exact(Ad, "meta_id", referral.source_id, label="ad id (referral source_id)")
     defaults = fitted(Ad, headline=referral.headline, source_url=referral.source_url)
-    try:
-        with transaction.atomic():
-            ad, created = Ad.objects.get_or_create(meta_id=meta_id, defaults=defaults)
-    except IntegrityError:  # a concurrent worker created it first
-        ad, created = Ad.objects.get(meta_id=meta_id), False
+    # Nearly every click names a known ad: look first, so only a first sighting pays the savepoint.
+    ad, created = Ad.objects.filter(meta_id=meta_id).first(), False
+    if ad is None:
+        try:
+            with transaction.atomic():
+                ad, created = Ad.objects.get_or_create(meta_id=meta_id, defaults=defaults)
+        except IntegrityError:  # a concurrent worker created it first
+            ad, created = Ad.objects.get(meta_id=meta_id), False
     if created:  # name, ad set and campaign come from the Marketing API, after the lead commits
         look_up_after_commit(ad.meta_id)
     if not created and referral.headline and not ad.headline:
@@ -30,12 +33,15 @@ def get_ad(referral: Referral) -> Ad | None:
     return ad
 
 
-def attach_first_touch(lead: Lead, referral: Referral, *, at: datetime) -> bool:
+def attach_first_touch(
+    lead: Lead, referral: Referral, *, at: datetime, pending: list[str] | None = None
+) -> bool:
     """Record the earliest referral on the lead; True when it became the first touch now.
 
     "First" is by Meta's time of the message, not by arrival: when a delayed earlier ad click is
     processed after a later one, the earlier click takes over the attribution (ad, click id and
-    campaign). The owner is not changed here.
+    campaign). The owner is not changed here. With ``pending`` the changed fields are added to
+    it and the caller saves them with the rest of the lead's changes (one UPDATE, not several).
     """
     if lead.referral and (lead.first_touch_at is None or at >= lead.first_touch_at):
         return False
@@ -48,15 +54,9 @@ def attach_first_touch(lead: Lead, referral: Referral, *, at: datetime) -> bool:
     lead.ad = ad
     if ad is not None and ad.campaign_id:
         lead.campaign_id = ad.campaign_id
-    lead.save(
-        update_fields=[
-            "referral",
-            "first_touch_at",
-            "source_ad_id",
-            "ctwa_clid",
-            "ad",
-            "campaign",
-            "updated_at",
-        ]
-    )
+    fields = ["referral", "first_touch_at", "source_ad_id", "ctwa_clid", "ad", "campaign"]
+    if pending is not None:
+        pending += fields
+    else:
+        lead.save(update_fields=[*fields, "updated_at"])
     return True

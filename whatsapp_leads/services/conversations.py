@@ -14,18 +14,28 @@ from .fitting import exact, fit
 from .kinds import link_replies, stored_fields
 
 
-def get_conversation(lead: Lead, business: Business, *, at: datetime) -> Conversation:
+def get_conversation(
+    lead: Lead, business: Business, *, at: datetime, lead_is_new: bool = False
+) -> Conversation:
+    """The lead's thread with this business number, created on its first message.
+
+    ``lead_is_new``: the lead was inserted by this transaction, so no other worker can see it
+    until commit: it has no thread yet and nobody else can add one. The thread is inserted
+    straight away, without the lookup and the savepoint of ``get_or_create``.
+    """
+    phone_number_id = exact(
+        Conversation, "phone_number_id", business.phone_number_id, label="business phone number id"
+    )
+    defaults = {
+        "provider": business.provider or DEFAULT_PROVIDER,
+        "display_phone_number": fit(Conversation, "display_phone_number", business.display_phone_number),
+        "waba_id": exact(Conversation, "waba_id", business.waba_id, label="business account id"),
+        "started_at": at,
+    }
+    if lead_is_new:
+        return Conversation.objects.create(lead=lead, phone_number_id=phone_number_id, **defaults)
     conversation, _ = Conversation.objects.get_or_create(
-        lead=lead,
-        phone_number_id=exact(
-            Conversation, "phone_number_id", business.phone_number_id, label="business phone number id"
-        ),
-        defaults={
-            "provider": business.provider or DEFAULT_PROVIDER,
-            "display_phone_number": fit(Conversation, "display_phone_number", business.display_phone_number),
-            "waba_id": exact(Conversation, "waba_id", business.waba_id, label="business account id"),
-            "started_at": at,
-        },
+        lead=lead, phone_number_id=phone_number_id, defaults=defaults
     )
     return conversation
 
@@ -64,8 +74,12 @@ def store_inbound(
     return row
 
 
-def count_message(conversation: Conversation, message: Message) -> None:
-    """Update the thread's metrics; the caller holds the lead's lock, so counts do not race."""
+def count_message(conversation: Conversation, message: Message, *, save: bool = True) -> list[str]:
+    """Update the thread's metrics; the caller holds the lead's lock, so counts do not race.
+
+    Returns the changed fields; ``save=False`` leaves saving them to the caller (the inbound path
+    hands them to ``engagement.note_message``, which saves the thread once).
+    """
     at = message.timestamp
     conversation.message_count += 1
     fields = ["message_count"]
@@ -81,7 +95,9 @@ def count_message(conversation: Conversation, message: Message) -> None:
     if conversation.started_at is None or at < conversation.started_at:
         conversation.started_at = at
         fields.append("started_at")
-    conversation.save(update_fields=fields)
+    if save:
+        conversation.save(update_fields=fields)
+    return fields
 
 
 @transaction.atomic

@@ -139,16 +139,21 @@ def _older_than_counted(row: Lead | Conversation, message: Message) -> bool:
     return latest is not None and message.timestamp < latest
 
 
-def note_message(lead: Lead, message: Message) -> list[str]:
+def note_message(lead: Lead, message: Message, *, thread_fields: Iterable[str] = ()) -> list[str]:
     """Count a message just stored; saves its thread, returns the lead's changed fields to save.
 
     Call with the lead's row locked, after ``conversations.count_message``. A message older
     than the latest one counted recomputes the whole lead instead (and saves it).
+    ``thread_fields``: what ``count_message(save=False)`` changed on the thread, saved here in the
+    same UPDATE as this step's figures instead of one of its own.
     """
     conversation = message.conversation
+    unsaved = list(thread_fields)
     # count_message has raised the thread's last_inbound_at to this message at most, so "older
     # than the latest counted" still means "a later message was already there".
     if _older_than_counted(lead, message) or _older_than_counted(conversation, message):
+        if unsaved:  # the count first, as when count_message saves it: the rebuild starts from it
+            conversation.save(update_fields=unsaved)
         recompute_lead(lead)
         return []
     was_waiting_first = lead.first_inbound_at is None
@@ -159,7 +164,7 @@ def note_message(lead: Lead, message: Message) -> list[str]:
         # count_message already counted it on the thread: undo that, so the step counts it once.
         thread.inbound_count -= 1
     thread.step(message, answer=answer, clock=clock)
-    changed = thread.write(conversation, skip=_COUNTED_BY_THREAD)
+    changed = [*dict.fromkeys([*unsaved, *thread.write(conversation, skip=_COUNTED_BY_THREAD)])]
     if changed:
         conversation.save(update_fields=changed)
     tally = Tally.of(lead)

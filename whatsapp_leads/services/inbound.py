@@ -43,6 +43,12 @@ def _may_reroute(lead: Lead) -> bool:
     ).exists()
 
 
+def _save(lead: Lead, fields: list[str]) -> None:
+    """One UPDATE of the lead's changed fields (each named once), if any."""
+    if fields:
+        lead.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+
+
 def receive_message(message: InboundMessage, *, event: WebhookEvent | None = None) -> Message | None:
     """Store an inbound message and everything it implies; None for a message already stored."""
     if Message.objects.filter(wamid=message.wamid).exists():
@@ -50,32 +56,41 @@ def receive_message(message: InboundMessage, *, event: WebhookEvent | None = Non
         # number cannot resurrect the old identity as a new lead; the unique wamid still decides races.
         return None
     lead, created = leads.get_or_create_lead(message)
-    conversation = conversations.get_conversation(lead, message.business, at=message.timestamp)
+    conversation = conversations.get_conversation(
+        lead, message.business, at=message.timestamp, lead_is_new=created
+    )
     stored = conversations.store_inbound(conversation, message, event=event)
     if stored is None:
         return None
-    conversations.count_message(conversation, stored)
-    kinds.after_store(lead, stored, message, event=event)
+    # Saved with engagement's figures for the thread, in one UPDATE (nothing in between reads it).
+    thread_fields = conversations.count_message(conversation, stored, save=False)
+    kinds.after_store(lead, stored, message, event=event, lead_is_new=created)
     consent.apply_keyword(lead, message, event=event)
 
+    # The lead's changes (timing, activity, attribution, UTM, owner) are collected in ``fields``
+    # and saved in one UPDATE: we hold its lock, and nothing before the save reads it back.
     fields, earliest = _note_timing(lead, message, created=created)
-    fields += lead_activity.note_inbound(lead, stored)
-    if fields:
-        lead.save(update_fields=[*fields, "updated_at"])
+    fields += lead_activity.note_inbound(lead, stored, thread_fields=thread_fields)
 
     attributed = message.referral is not None and attribution.attach_first_touch(
-        lead, message.referral, at=message.timestamp
+        lead, message.referral, at=message.timestamp, pending=fields
     )
     if created or attributed or earliest:  # ad loop: UTM of the ad URL, [CODE] of the first message
         utm.note(
-            lead, referral=message.referral if attributed else None, text=message.text if earliest else ""
+            lead,
+            referral=message.referral if attributed else None,
+            text=message.text if earliest else "",
+            pending=fields,
         )
     if created:
         # A chat without an ad may be claimed by a campaign's reference code or keywords ("I need a loan").
         claim = keywords.claim_organic_lead(lead, text=utm.routing_text(lead, message.text))
-        assignment.assign_new_lead(lead, reason_prefix=claim.reason if claim else "")
+        assignment.assign_new_lead(lead, reason_prefix=claim.reason if claim else "", pending=fields)
+        _save(lead, fields)  # before the greeting: queueing it reads the lead (owner, campaign) back
+        fields = []
         greeting.greet_new_lead(lead)  # the campaign's welcome, queued to go out on commit
-    elif attributed and earliest and lead.campaign_id and _may_reroute(lead):
+    _save(lead, fields)
+    if not created and attributed and earliest and lead.campaign_id and _may_reroute(lead):
         # The ad's message was delayed behind a later one that created the lead: route it as
         # the campaign lead it really is, once.
         assignment.assign_new_lead(lead, reason_prefix="Ad message arrived late. ")

@@ -60,11 +60,13 @@ def stored_fields(message: InboundMessage) -> dict[str, Any]:
     return fields
 
 
-def link_replies(row: Message) -> None:
+def link_replies(row: Message, *, only_message: bool = False) -> None:
     """Point the new message at the one it answers, and earlier-arrived replies at it.
 
     Only within the row's own lead: ``context.id`` is whatever the sender's payload says, and a
     wamid naming another lead's message must never put that lead's words on this lead's page.
+    ``only_message``: the row is its lead's only message (a lead created by it), so no earlier
+    reply can point at it and that UPDATE is skipped.
     """
     same_lead = Message.objects.filter(conversation__lead_id=row.conversation.lead_id)
     if row.reply_to_wamid:
@@ -72,14 +74,23 @@ def link_replies(row: Message) -> None:
         if target is not None:
             Message.objects.filter(pk=row.pk).update(reply_to=target)
             row.reply_to = target
-    same_lead.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
+    if not only_message or (row.reply_to_wamid == row.wamid and row.reply_to_id is None):
+        same_lead.filter(reply_to_wamid=row.wamid, reply_to__isnull=True).update(reply_to=row)
 
 
 def after_store(
-    lead: Lead, row: Message, message: InboundMessage, *, event: WebhookEvent | None = None
+    lead: Lead,
+    row: Message,
+    message: InboundMessage,
+    *,
+    event: WebhookEvent | None = None,
+    lead_is_new: bool = False,
 ) -> None:
-    """Everything a freshly stored inbound message implies besides the lead and its thread."""
-    link_replies(row)
+    """Everything a freshly stored inbound message implies besides the lead and its thread.
+
+    ``lead_is_new``: this message created the lead, so it is the lead's only message.
+    """
+    link_replies(row, only_message=lead_is_new)
     contact_request.apply_shared_contact(lead, row)  # the answer to our request_contact_info
     if message.form is not None and "city" in flows.apply_form(lead, row, message.form):
         location.note_flow_city(lead)  # ad loop

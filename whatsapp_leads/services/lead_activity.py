@@ -9,6 +9,7 @@ service that stores a message keeps them current without knowing about them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..models import Lead, Message
@@ -28,15 +29,16 @@ def _note_latest(lead: Lead, message: Message) -> list[str]:
     return ["last_activity_at", "last_message_preview", "last_message_direction"]
 
 
-def note_inbound(lead: Lead, message: Message) -> list[str]:
+def note_inbound(lead: Lead, message: Message, *, thread_fields: Iterable[str] = ()) -> list[str]:
     """The lead wrote: one more unread, waiting since its earliest unanswered message.
 
-    ``awaiting_reply_since``, the counts and the SLA clock are ``engagement.note_message``'s.
+    ``awaiting_reply_since``, the counts and the SLA clock are ``engagement.note_message``'s
+    (``thread_fields``: the thread's fields ``count_message`` left it to save).
     """
     fields = _note_latest(lead, message)
     lead.unread_count += 1
     fields.append("unread_count")
-    return [*fields, *engagement.note_message(lead, message)]
+    return [*fields, *engagement.note_message(lead, message, thread_fields=thread_fields)]
 
 
 def note_outbound(lead: Lead, message: Message) -> list[str]:

@@ -80,15 +80,21 @@ def parameters(*, referral: Referral | None, text: str) -> dict[str, str]:
     return found
 
 
-def note(lead: Lead, *, referral: Referral | None, text: str) -> bool:
-    """Add what the referral's URL and the message carry to ``lead.utm``; True when it changed."""
+def note(lead: Lead, *, referral: Referral | None, text: str, pending: list[str] | None = None) -> bool:
+    """Add what the referral's URL and the message carry to ``lead.utm``; True when it changed.
+
+    With ``pending`` the field is added to it for the caller's single save of the lead.
+    """
     found = parameters(referral=referral, text=text)
     current: dict[str, Any] = lead.utm if isinstance(lead.utm, dict) else {}
     merged = {**found, **current}  # first touch wins
     if merged == current:
         return False
     lead.utm = merged
-    lead.save(update_fields=["utm", "updated_at"])
+    if pending is not None:
+        pending.append("utm")
+    else:
+        lead.save(update_fields=["utm", "updated_at"])
     return True
 
 

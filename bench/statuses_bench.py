@@ -76,14 +76,17 @@ def _load() -> list[float]:
 
 @contextlib.contextmanager
 def _counting() -> Iterator[Counter[str]]:
-    """Every statement this connection runs (by its first word) and every commit, while inside."""
+    """Every statement this connection runs (by its first word) and every commit that writes, while inside."""
     from django.db import connection
 
     seen: Counter[str] = Counter()
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         seen["statements"] += 1
-        seen[sql.lstrip().split(None, 1)[0].upper()] += 1
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        seen[verb] += 1
+        if not connection.in_atomic_block and verb in {"INSERT", "UPDATE", "DELETE", "WITH"}:
+            seen["commits"] += 1  # autocommit: a write statement outside a transaction is one
         began = time.perf_counter()
         try:
             return execute(sql, params, many, context)

@@ -110,6 +110,11 @@ def json_rows(
                 value = field.get_db_prep_save(value, connection)
             record[str(field.column)] = value
         records.append(record)
+    return dumps_rows(records)
+
+
+def dumps_rows(records: list[dict[str, Any]]) -> str:
+    """Records keyed by column as the one JSON parameter ``jsonb_to_recordset`` reads (``record_type``)."""
     return json.dumps(records, default=_plain, ensure_ascii=False, separators=(",", ":"))
 
 

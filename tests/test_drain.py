@@ -243,3 +243,44 @@ def test_a_refused_wake_is_not_counted_so_the_next_webhook_tries_again(
         post_webhook(inbound(wa_id="919840000001"))
         post_webhook(inbound(wa_id="919840000002"))
     assert WebhookEvent.objects.unqueued().count() == 2
+
+
+def test_a_batch_also_applies_reports_of_its_messages_stored_earlier_and_still_waiting(
+    changes, django_capture_on_commit_callbacks
+):
+    # The race record_status leaves to the sweep: a report stored while its message was not visible yet.
+    message = sent("wamid.EARLIER")
+    StatusUpdate.objects.create(wamid=message.wamid, status="sent", timestamp=at(T0), payload={})
+    with django_capture_on_commit_callbacks(execute=True):
+        processing.process_batch([status_event(message.wamid, "delivered", offset=1).pk])
+    message.refresh_from_db()
+    assert (message.status, message.sent_at, message.delivered_at) == ("delivered", at(T0), at(T0 + 1))
+    assert changes == [("wamid.EARLIER", "sent", "pending"), ("wamid.EARLIER", "delivered", "sent")]
+    assert set(StatusUpdate.objects.values_list("status", "applied", "message")) == {
+        ("sent", True, message.pk),
+        ("delivered", True, message.pk),
+    }
+
+
+def test_a_failed_status_in_a_batch_keeps_its_error_details_on_the_message_and_the_report():
+    message = sent("wamid.DETAILS")
+    error = {
+        "code": 131026,
+        "title": "Message undeliverable",
+        "message": "Message undeliverable",
+        "error_data": {"details": "Receiver is incapable of receiving this message"},
+    }
+    processing.process_batch([status_event(message.wamid, "failed", errors=[error]).pk])
+    message.refresh_from_db()
+    assert (message.error_code, message.error_title, message.error_details) == (
+        "131026",
+        "Message undeliverable",
+        "Receiver is incapable of receiving this message",
+    )
+    report = StatusUpdate.objects.get(wamid=message.wamid)
+    assert (report.error_code, report.error_details, report.applied) == (
+        "131026",
+        "Receiver is incapable of receiving this message",
+        True,
+    )
+    assert report.payload["errors"][0]["code"] == 131026

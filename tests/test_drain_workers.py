@@ -11,11 +11,12 @@ import signal
 from collections import Counter
 
 import pytest
+from django.utils import timezone
 
-from tests.support.factories import WebhookEventFactory
+from tests.support.factories import ConversationFactory, WebhookEventFactory
 from tests.support.procs import wait_for
-from whatsapp_leads.models import Lead, LeadAssignment, Message, WebhookEvent
-from whatsapp_leads.providers.meta.simulation import dumps, inbound
+from whatsapp_leads.models import Lead, LeadAssignment, Message, StatusUpdate, WebhookEvent
+from whatsapp_leads.providers.meta.simulation import dumps, inbound, status_update
 from whatsapp_leads.queueing import PROCESS_EVENT, publish
 from whatsapp_leads.services.inbox import sweep
 
@@ -78,3 +79,75 @@ def test_a_batch_interrupted_by_a_killed_worker_is_finished_by_the_next(workers)
     per_lead = Counter(LeadAssignment.objects.values_list("lead_id", flat=True))
     assert set(per_lead.values()) <= {1}
     assert WebhookEvent.objects.filter(attempts__gt=1).count() <= interrupted
+
+
+def _store_statuses(messages: int, *, prefix: str) -> list[str]:
+    """``messages`` sent messages and their sent, delivered and read webhooks, stored pending in that order."""
+    conversation = ConversationFactory()
+    wamids = [f"wamid.{prefix}{n:06d}" for n in range(messages)]
+    Message.objects.bulk_create(
+        Message(
+            wamid=wamid,
+            conversation=conversation,
+            direction=Message.Direction.OUTBOUND,
+            type="text",
+            text="Our brochure",
+            timestamp=timezone.now(),
+            status=Message.Status.PENDING,
+        )
+        for wamid in wamids
+    )
+    at = int(timezone.now().timestamp())
+    WebhookEvent.objects.bulk_create(
+        WebhookEvent(provider="meta", body=dumps(status_update(wamid, state, timestamp=at + n)), headers={})
+        for n, state in enumerate(("sent", "delivered", "read"))
+        for wamid in wamids
+    )
+    return wamids
+
+
+def _every_status_applied_once(wamids: list[str]) -> None:
+    assert set(Message.objects.filter(wamid__in=wamids).values_list("status", flat=True)) == {"read"}
+    reports = StatusUpdate.objects.filter(wamid__in=wamids)
+    assert reports.count() == 3 * len(wamids)
+    assert not reports.filter(applied=False).exists()
+    assert not Message.objects.filter(wamid__in=wamids, read_at__isnull=True).exists()
+
+
+def test_two_workers_draining_the_same_inbox_of_statuses_never_apply_an_event_twice(workers):
+    wamids = _store_statuses(800, prefix="TWO")
+    first = WebhookEvent.objects.order_by("pk").first()
+    assert all(publish(PROCESS_EVENT, first.pk) for _ in range(4))
+    workers.start(concurrency=1)
+    workers.start(concurrency=1)
+    total = 3 * len(wamids)
+
+    wait_for(lambda: _processed() == total, timeout=120, what="every status event processed")
+
+    attempts = Counter(WebhookEvent.objects.values_list("attempts", flat=True))
+    assert attempts == {1: total}, f"some events were run more than once: {attempts}"
+    assert set(WebhookEvent.objects.values_list("update_count", flat=True)) == {1}
+    _every_status_applied_once(wamids)
+
+
+def test_a_batch_of_statuses_interrupted_by_a_killed_worker_is_finished_by_the_next(workers):
+    wamids = _store_statuses(1500, prefix="KILL")
+    total = 3 * len(wamids)
+    assert publish(PROCESS_EVENT, WebhookEvent.objects.order_by("pk").first().pk)
+    first = workers.start(concurrency=1)
+
+    # A batch of statuses commits with its events marked processed: kill between two batches' commits.
+    wait_for(lambda: _processed() > 0, timeout=90, what="a first batch of statuses done", interval=0.01)
+    os.killpg(first.process.pid, signal.SIGKILL)
+    first.process.wait(timeout=10)
+    interrupted = total - _processed()
+    assert 0 < interrupted < total
+
+    workers.start(concurrency=1)
+    assert sweep(older_than_seconds=0).stale > 0
+    wait_for(lambda: _processed() == total, timeout=120, what="the rest processed by the next worker")
+
+    _every_status_applied_once(wamids)
+    # Only the batch the kill cut short runs again; what was committed is never run twice.
+    assert WebhookEvent.objects.filter(attempts__gt=1).count() <= interrupted
+    assert WebhookEvent.objects.filter(attempts__gt=2).count() == 0

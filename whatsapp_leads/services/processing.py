@@ -14,7 +14,7 @@ import traceback as tb
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -113,23 +113,82 @@ def _apply_all(event: WebhookEvent) -> tuple[list[str], str, bool, int]:
     return run.outcome()
 
 
-def _statuses_together(batch: list[tuple[WebhookEvent, int, MessageStatus, _Run]]) -> None:
-    """Every status of a batch in one transaction (``statuses.record_statuses``).
+def _statuses_together(parsed: list[tuple[WebhookEvent, _Run, list[Update]]]) -> set[int]:
+    """Every status of a batch in one transaction (``statuses.record_statuses``); the events done in it.
 
-    Should anything in it fail, the transaction is undone and each status is applied alone, as
-    ``process_event`` would: the bad one fails with its reason and its neighbours are applied.
+    An event holding only statuses is marked processed in that same transaction, so a batch of
+    statuses costs one commit. Should anything in it fail, the transaction is undone and each
+    status is applied alone, as ``process_event`` would: the bad one fails with its reason and
+    its neighbours are applied; the caller then records every event's outcome as usual.
     """
+    batch = [
+        (event, index, update, run)
+        for event, run, updates in parsed
+        for index, update in enumerate(updates)
+        if type(update) is MessageStatus
+    ]
     if not batch:
-        return
+        return set()
+    finished = {
+        event.pk: run.count
+        for event, run, updates in parsed
+        if updates and not run.problems and all(type(update) is MessageStatus for update in updates)
+    }
     try:
         with transaction.atomic():
             statuses.record_statuses([update for _, _, update, _ in batch])
+            _mark_processed(finished)
     except Exception:
         logger.info(
             "a batch of %s statuses failed together; applying them one by one", len(batch), exc_info=True
         )
         for event, index, update, run in batch:
             _apply_one(event, index, update, run)
+        return set()
+    return set(finished)
+
+
+def _mark_processed(counts: dict[int, int]) -> None:
+    """Mark events processed, ``counts`` giving each one's update count: one UPDATE per distinct count."""
+    now = timezone.now()
+    by_count: dict[int, list[int]] = {}
+    for pk, count in counts.items():
+        by_count.setdefault(count, []).append(pk)
+    for count, ids in by_count.items():
+        WebhookEvent.objects.filter(pk__in=ids).update(
+            status=WebhookEvent.Status.PROCESSED,
+            processed_at=now,
+            error="",
+            traceback="",
+            update_count=count,
+            next_attempt_at=None,
+        )
+
+
+def _load_batch(event_ids: list[int]) -> list[WebhookEvent]:
+    """The batch's events still to run, each with its attempt counted (and committed), in arrival order.
+
+    One ``UPDATE ... RETURNING`` both counts the attempt and loads the rows. The count is committed
+    before anything runs, so a batch that keeps killing its worker still runs out of attempts.
+    """
+    if not event_ids:
+        return []
+    meta = WebhookEvent._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(str(field.column)) for field in meta.concrete_fields)
+    params: list[object]
+    if connection.vendor == "postgresql":
+        ids_sql, params = "= ANY(%s)", [list(event_ids)]
+    else:
+        ids_sql, params = f"IN ({', '.join(['%s'] * len(event_ids))})", list(event_ids)
+    sql = (
+        f"UPDATE {table} SET attempts = attempts + 1"  # noqa: S608 - names from the model, values as params
+        f" WHERE id {ids_sql} AND body_dropped_at IS NULL AND status <> %s RETURNING {columns}"
+    )
+    events = list(WebhookEvent.objects.raw(sql, [*params, WebhookEvent.Status.PROCESSED]))
+    events.sort(key=lambda event: (event.received_at, event.pk))
+    return events
 
 
 def process_event(event_id: int, *, force: bool = False) -> Outcome:
@@ -188,36 +247,28 @@ def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
     """Process several stored webhooks with a few statements per batch instead of a few per event.
 
     The same steps as ``process_event``, each event's updates still in their own transactions
-    (one bad update fails alone); what is shared is the bookkeeping: one query loads the events,
-    one counts their attempts, one marks every clean one processed. The caller makes sure no
+    (one bad update fails alone) except statuses, applied together (``_statuses_together``); what
+    is shared is the bookkeeping: one statement counts the attempts and loads the events, one
+    marks every clean one processed (for events of statuses only, inside the statuses' own
+    transaction). The caller makes sure no
     other worker runs the same events meanwhile (``drain``'s locks); a crash before the last
     statement leaves them pending, and running them again converges on the same rows.
     """
-    events = list(
-        WebhookEvent.objects.filter(pk__in=event_ids, body_dropped_at__isnull=True)
-        .exclude(status=WebhookEvent.Status.PROCESSED)
-        .order_by("received_at", "pk")
-    )
+    events = _load_batch(event_ids)
     if not events:
         return {}
-    WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(attempts=F("attempts") + 1)
     outcomes: dict[int, Outcome] = {}
-    clean: dict[int, list[int]] = {}  # update count -> events with no problem
+    clean: dict[int, int] = {}  # event -> update count, for events with no problem
     parsed: list[tuple[WebhookEvent, _Run, list[Update]]] = []
     for event in events:
-        event.attempts += 1
         run = _Run()
         parsed.append((event, run, _parse(event, run)))
     # Statuses are the bulk of the traffic and need no lead lock: set-based, the whole batch at once.
-    _statuses_together(
-        [
-            (event, index, update, run)
-            for event, run, updates in parsed
-            for index, update in enumerate(updates)
-            if type(update) is MessageStatus
-        ]
-    )
+    done = _statuses_together(parsed)
     for event, run, updates in parsed:
+        if event.pk in done:  # only statuses, and marked processed with them
+            outcomes[event.pk] = Outcome(status="processed")
+            continue
         for index, update in enumerate(updates):
             if type(update) is not MessageStatus:
                 _apply_one(event, index, update, run)
@@ -225,16 +276,7 @@ def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
         if problems:
             outcomes[event.pk] = _record_failure(event, problems, trace, retryable, count, now=timezone.now())
         else:
-            clean.setdefault(count, []).append(event.pk)
+            clean[event.pk] = count
             outcomes[event.pk] = Outcome(status="processed")
-    now = timezone.now()
-    for count, ids in clean.items():
-        WebhookEvent.objects.filter(pk__in=ids).update(
-            status=WebhookEvent.Status.PROCESSED,
-            processed_at=now,
-            error="",
-            traceback="",
-            update_count=count,
-            next_attempt_at=None,
-        )
+    _mark_processed(clean)
     return outcomes

@@ -7,14 +7,18 @@ not know yet waits in ``StatusUpdate`` and is applied when the message is stored
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from ..models import Message, StatusUpdate, WebhookEvent
 from ..parsing import Billing, MessageStatus
 from ..parsing.enums import DeliveryStatus
 from ..providers.registry import DEFAULT_PROVIDER, UnknownProvider, get_provider
 from ..signals import message_failed, message_status_changed
-from .bulk import update_rows
+from .bulk import dumps_rows, record_type, update_rows
 from .fitting import exact, fit, fitted
 from .outbound.outbox import resolve_by_callback
 
@@ -60,7 +64,7 @@ def moves_forward(current: str, new: str) -> bool:
     return RANK[new] > RANK.get(current, -1)
 
 
-def _change(message: Message, update: StatusUpdate) -> tuple[list[str], str | None]:
+def _change(message: Message, update: StatusUpdate | _Report) -> tuple[list[str], str | None]:
     """Apply one stored status to the (locked) message in memory: (changed fields, previous status or None).
 
     The previous status is returned only when the visible status moved (forward, see ``moves_forward``).
@@ -182,26 +186,102 @@ def record_status(status: MessageStatus, *, event: WebhookEvent | None = None) -
     return row
 
 
+class _Report(NamedTuple):
+    """A stored status as ``record_statuses`` reads it back: what ``_change`` needs, no model instance."""
+
+    id: int
+    wamid: str
+    status: str
+    timestamp: datetime
+    error_code: str
+    error_title: str
+    error_message: str
+    error_details: str
+    biz_opaque_callback_data: str
+
+
+REPORT_COLUMNS = _Report._fields
+
+
+def _keep_and_load(rows: dict[tuple[str, str], dict[str, Any]]) -> list[_Report] | list[StatusUpdate]:
+    """Store the reports (ON CONFLICT DO NOTHING), and every unapplied one of their messages, oldest first.
+
+    ``rows``: the other columns of each (wamid, status), as ``_row_values`` gives them.
+    PostgreSQL: one statement, the INSERT ... RETURNING in a CTE (what it stored) and a SELECT of
+    the rows stored before (the CTE's rows are not in the statement's snapshot, so none is read
+    twice), the rows as one JSON parameter written straight from those values (no model instance:
+    building and dumping them cost more than the INSERT). Elsewhere: bulk_create and a SELECT.
+    """
+    wamids = sorted({wamid for wamid, _ in rows})
+    if connection.vendor != "postgresql":
+        StatusUpdate.objects.bulk_create(
+            [StatusUpdate(wamid=wamid, status=state, **values) for (wamid, state), values in rows.items()],
+            ignore_conflicts=True,
+        )
+        return list(StatusUpdate.objects.filter(wamid__in=wamids, applied=False).order_by("timestamp", "id"))
+    meta = StatusUpdate._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    now = timezone.now()  # auto_now(_add) columns, stamped as bulk_create stamps them
+    base = {
+        str(field.column): now if getattr(field, "auto_now_add", False) else field.get_default()
+        for field in fields
+    }
+    records = [{**base, "wamid": wamid, "status": state, **values} for (wamid, state), values in rows.items()]
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    returned = ", ".join(quote(name) for name in REPORT_COLUMNS)
+    sql = (
+        f"WITH new AS (INSERT INTO {table} ({columns})"  # noqa: S608 - names from the model, values as params
+        f" SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS v({record_type(fields)})"
+        f" ON CONFLICT DO NOTHING RETURNING {returned})"
+        f" SELECT {returned} FROM new"
+        f" UNION ALL SELECT {returned} FROM {table} WHERE wamid = ANY(%s) AND NOT applied"
+        " ORDER BY 4, 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dumps_rows(records), wamids])
+        return [_Report(*row) for row in cursor.fetchall()]
+
+
+def _mark_applied(applied: list[tuple[int, int]]) -> None:
+    """(report id, message id) pairs: those reports are applied to those messages, in one UPDATE."""
+    if not applied:
+        return
+    if connection.vendor != "postgresql":
+        update_rows(
+            [StatusUpdate(id=pk, message_id=message, applied=True) for pk, message in applied],
+            ["message", "applied"],
+        )
+        return
+    table = connection.ops.quote_name(StatusUpdate._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET message_id = v.message, applied = true"  # noqa: S608 - our table's name
+            f" FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, message) WHERE {table}.id = v.id",
+            [[pk for pk, _ in applied], [message for _, message in applied]],
+        )
+
+
 def record_statuses(reports: list[MessageStatus]) -> None:
     """``record_status`` for a whole batch in a few statements; call inside one transaction.
 
-    One INSERT ... ON CONFLICT DO NOTHING keeps every report, one SELECT ... FOR UPDATE locks the
-    messages they name (in id order, so two batches cannot deadlock on them), the forward-only
-    rule runs on each locked message exactly as ``apply`` does, and one UPDATE ... FROM (VALUES
-    ...) per table writes the result (``bulk.update_rows``). Signals are the same, after commit, once per change. Any error raises and the
-    caller runs the reports one by one instead, so a bad one fails alone with its reason.
+    One statement keeps every report and reads back every unapplied one of their messages
+    (``_keep_and_load``), one SELECT ... FOR UPDATE locks the messages they name (in id order, so
+    two batches cannot deadlock on them), the forward-only rule runs on each locked message
+    exactly as ``apply`` does, one UPDATE writes the messages (``bulk.update_rows``) and one marks
+    the reports applied. Signals are the same, after commit, once per change. Any error raises
+    and the caller runs the reports one by one instead, so a bad one fails alone with its reason.
     """
-    rows: dict[tuple[str, str], StatusUpdate] = {}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     callbacks: dict[str, str] = {}
     for report in reports:
         wamid, state, defaults = _row_values(report)
-        rows.setdefault((wamid, state), StatusUpdate(wamid=wamid, status=state, **defaults))
+        rows.setdefault((wamid, state), defaults)
         if report.biz_opaque_callback_data:
             callbacks.setdefault(wamid, report.biz_opaque_callback_data)
-    StatusUpdate.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
-    wamids = {wamid for wamid, _ in rows}
-    waiting: dict[str, list[StatusUpdate]] = {}
-    for row in StatusUpdate.objects.filter(wamid__in=wamids, applied=False).order_by("timestamp", "id"):
+    waiting: dict[str, list[_Report | StatusUpdate]] = {}
+    for row in _keep_and_load(rows):
         waiting.setdefault(row.wamid, []).append(row)
     if not waiting:
         return
@@ -216,7 +296,7 @@ def record_statuses(reports: list[MessageStatus]) -> None:
                 messages[wamid] = found
     changed_fields: set[str] = set()
     changed_messages: list[Message] = []
-    applied: list[StatusUpdate] = []
+    applied: list[tuple[int, int]] = []
     for wamid, message in messages.items():
         fields_of_message: set[str] = set()
         for row in waiting[wamid]:
@@ -224,13 +304,12 @@ def record_statuses(reports: list[MessageStatus]) -> None:
             fields_of_message.update(fields)
             if previous is not None:
                 _announce(message, row.status, previous)
-            row.message, row.applied = message, True
-            applied.append(row)
+            applied.append((row.id, message.pk))
         if fields_of_message:
             changed_fields |= fields_of_message
             changed_messages.append(message)
     update_rows(changed_messages, sorted(changed_fields))
-    update_rows(applied, ["message", "applied"])
+    _mark_applied(applied)
 
 
 def reconcile(limit: int = 1000) -> int:

@@ -326,6 +326,8 @@ _SPLIT = [
     ("headers kept", "views.py", "_kept_headers"),
     ("INSERT (+ commit, autocommit)", "views.py", "store_received"),
     ("INSERT via the ORM", "query.py", "create"),
+    ("health check (SELECT 1)", "base.py", "close_if_health_check_failed"),
+    ("request_started/finished signals", "dispatcher.py", "send"),
     ("wake (coalesced publish)", "webhooks.py", "publish_new"),
     ("view function, all of it", "views.py", "webhook"),
     ("middleware + handler, all of it", "base.py", "get_response"),

@@ -389,7 +389,61 @@ def measure_in_process(args: argparse.Namespace, *, secret: str) -> dict[str, An
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
     print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[-4000:])
+    out["gc"] = measure_gc(application, secret=secret, offset=offset + count)
     connection.close()
+    return out
+
+
+def measure_gc(application: Any, *, secret: str, offset: int, count: int = 3000) -> dict[str, Any]:
+    """Collector pauses while serving webhooks, as a worker has them, then after ``gc.freeze()``.
+
+    What gunicorn.conf.py's ``post_worker_init`` does; a full collection's cost over everything
+    a loaded Django holds is the pause a request meets when one comes due.
+    """
+    import gc
+
+    pauses: list[tuple[int, float]] = []
+    started = [0.0]
+
+    def timing(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], (time.perf_counter() - started[0]) * 1000))
+
+    out: dict[str, Any] = {}
+    gc.callbacks.append(timing)
+    try:
+        for label in ("as loaded", "frozen"):
+            if label == "frozen":
+                gc.collect()
+                gc.freeze()
+            tracked = len(gc.get_objects())
+            full = time.perf_counter()
+            gc.collect()
+            full_ms = (time.perf_counter() - full) * 1000
+            pauses.clear()
+            _serve(application, _requests(WEBHOOK, count, secret=secret, offset=offset))
+            offset += count
+            row: dict[str, Any] = {"tracked_objects": tracked, "full_collection_ms": round(full_ms, 2)}
+            for generation in (0, 1, 2):
+                times = [ms for g, ms in pauses if g == generation]
+                row[f"gen{generation}"] = {
+                    "collections": len(times),
+                    "max_ms": round(max(times, default=0.0), 2),
+                    "ms_per_request": round(sum(times) / count, 4),
+                }
+            out[label] = row
+            print(
+                f"gc {label}: {tracked} objects tracked, a full collection {full_ms:.1f} ms; over {count} webhooks "
+                + ", ".join(
+                    f"gen{g} {row[f'gen{g}']['collections']}x max {row[f'gen{g}']['max_ms']} ms"
+                    for g in (0, 1, 2)
+                ),
+                flush=True,
+            )
+    finally:
+        gc.callbacks.remove(timing)
     return out
 
 

@@ -61,6 +61,9 @@ class Result:
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    # CPU seconds the client processes spent between the barrier and their last answer: whether
+    # the load generator, not the server, is what a figure measures.
+    cpu_seconds: float = 0.0
 
     def percentile_ms(self, fraction: float) -> float | None:
         """The latency (ms) below which ``fraction`` of the answered requests came back."""
@@ -92,6 +95,7 @@ def _client(plan: Plan, index: int, count: int, barrier: Any, results: Any) -> N
     result = Result()
     conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
     barrier.wait()
+    cpu_started = time.process_time()
     started = time.perf_counter()
     deadline = started + plan.max_seconds
     # Paced: this client's share of the rate, the clients offset from one another.
@@ -123,9 +127,19 @@ def _client(plan: Plan, index: int, count: int, barrier: Any, results: Any) -> N
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=30)
     finished = time.perf_counter()
+    cpu = time.process_time() - cpu_started
     conn.close()
     results.put(
-        (index, started, finished, result.ok, dict(result.statuses), dict(result.errors), result.latencies)
+        (
+            index,
+            started,
+            finished,
+            result.ok,
+            dict(result.statuses),
+            dict(result.errors),
+            result.latencies,
+            cpu,
+        )
     )
 
 
@@ -147,7 +161,8 @@ def run(plan: Plan) -> Result:
     for process in processes:
         process.join(timeout=10)
     combined = Result()
-    for _, _, _, ok, statuses, errors, latencies in rows:
+    for _, _, _, ok, statuses, errors, latencies, cpu in rows:
+        combined.cpu_seconds += cpu
         combined.ok += ok
         combined.statuses.update(statuses)
         combined.errors.update(errors)

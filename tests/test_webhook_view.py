@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from tests.conftest import APP_SECRET, VERIFY_TOKEN
@@ -308,6 +308,22 @@ def test_database_unreachable_answers_503_so_meta_retries(post_webhook):
         connection.settings_dict.update(original)
     assert response.status_code == 503
     assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_database_dropped_is_replaced_and_the_webhook_is_still_stored(post_webhook):
+    """The view skips Django's per-request health check; a dead connection is retried once instead."""
+    connection.ensure_connection()
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:  # as a database restart would, from outside
+            cursor.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    finally:
+        other.close()
+    response = post_webhook(inbound())
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 1
 
 
 def test_broker_down_still_answers_200_and_the_sweep_queues_the_event_later(

@@ -4,16 +4,24 @@ A burst of single-message webhooks is posted to a web server on that setup while
 (concurrency 2, as ``make run`` starts it) drains them; the figure is events processed per
 second from the first POST to the last event processed. Runs in a throwaway folder
 (``BHARATCRM_VAR_DIR``), so it never touches a developer's ``var/``.
+
+``profile=True`` (``python -m bench.embedded --profile``) measures the two halves apart, to
+tell which one limits the figure: the burst posted with no worker running (the web server's
+INSERTs alone), then the worker started on the full inbox (the drain alone).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import json
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +46,23 @@ def _processed(db: Path) -> int:
     return int(count)
 
 
-def measure_embedded(
-    *, events: int = 300, clients: int = 4, concurrency: int = 2, timeout: float = 300.0
-) -> dict[str, Any]:
+def _burst(port: int, events: int, clients: int) -> http_load.Result:
+    return http_load.run(
+        http_load.Plan(
+            port=port,
+            path="/whatsapp/webhook/",
+            requests=events,
+            clients=clients,
+            max_seconds=60,
+            secret=TEST_APP_SECRET,
+            user_offset=50_000_000,
+        )
+    )
+
+
+@contextlib.contextmanager
+def _setup() -> Iterator[tuple[Path, str, dict[str, str]]]:
+    """A migrated SQLite file and broker folders in a throwaway folder: (db, url, extra env)."""
     var_dir = Path(tempfile.mkdtemp(prefix="wl-bench-embedded-"))
     try:
         for name in ("queue", "processed", "control"):
@@ -55,38 +77,42 @@ def measure_embedded(
             env=env,
             check=True,
         )
+        yield db, database_url, extra
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _worker(database_url: str, extra: dict[str, str], concurrency: int, db: Path) -> Any:
+    return celery_worker(
+        database_url=database_url,
+        broker_url="filesystem://",
+        concurrency=concurrency,
+        log_dir=db.parent / "logs",
+        env=extra,
+    )
+
+
+def _web(database_url: str, extra: dict[str, str], port: int, db: Path) -> Any:
+    return gunicorn_server(
+        database_url=database_url,
+        broker_url="filesystem://",
+        port=port,
+        workers=1,
+        worker_class="gthread",
+        threads=4,
+        log_dir=db.parent / "logs",
+        env=extra,
+    )
+
+
+def measure_embedded(
+    *, events: int = 300, clients: int = 4, concurrency: int = 2, timeout: float = 300.0
+) -> dict[str, Any]:
+    with _setup() as (db, database_url, extra):
         port = free_port()
-        with (
-            celery_worker(
-                database_url=database_url,
-                broker_url="filesystem://",
-                concurrency=concurrency,
-                log_dir=var_dir / "logs",
-                env=extra,
-            ),
-            gunicorn_server(
-                database_url=database_url,
-                broker_url="filesystem://",
-                port=port,
-                workers=1,
-                worker_class="gthread",
-                threads=4,
-                log_dir=var_dir / "logs",
-                env=extra,
-            ),
-        ):
+        with _worker(database_url, extra, concurrency, db), _web(database_url, extra, port, db):
             started = time.perf_counter()
-            burst = http_load.run(
-                http_load.Plan(
-                    port=port,
-                    path="/whatsapp/webhook/",
-                    requests=events,
-                    clients=clients,
-                    max_seconds=60,
-                    secret=TEST_APP_SECRET,
-                    user_offset=50_000_000,
-                )
-            )
+            burst = _burst(port, events, clients)
             posted = time.perf_counter() - started
             wait_for(
                 lambda: _processed(db) >= burst.ok,
@@ -95,8 +121,6 @@ def measure_embedded(
                 interval=0.05,
             )
             seconds = time.perf_counter() - started
-    finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
     return {
         "events": burst.ok,
         "statuses": dict(burst.statuses),
@@ -105,3 +129,47 @@ def measure_embedded(
         "events_per_second": round(burst.ok / seconds, 1) if seconds > 0 else None,
         "worker_concurrency": concurrency,
     }
+
+
+def profile_embedded(
+    *, events: int = 300, clients: int = 4, concurrency: int = 2, timeout: float = 300.0
+) -> dict[str, Any]:
+    """The web half and the drain half of ``measure_embedded``, each alone (see the module docstring)."""
+    with _setup() as (db, database_url, extra):
+        port = free_port()
+        with _web(database_url, extra, port, db):
+            started = time.perf_counter()
+            burst = _burst(port, events, clients)
+            posted = time.perf_counter() - started
+        started = time.perf_counter()
+        with _worker(database_url, extra, concurrency, db):
+            ready = time.perf_counter() - started
+            wait_for(
+                lambda: _processed(db) >= burst.ok,
+                timeout=timeout,
+                what=f"{burst.ok} events drained",
+                interval=0.05,
+            )
+            drained = time.perf_counter() - started - ready
+    return {
+        "events": burst.ok,
+        "statuses": dict(burst.statuses),
+        "web_alone_events_per_second": round(burst.ok / posted, 1) if posted > 0 else None,
+        "drain_alone_events_per_second": round(burst.ok / drained, 1) if drained > 0 else None,
+        "worker_ready_seconds": round(ready, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="the web and the drain halves apart")
+    args = parser.parse_args(argv)
+    measure = profile_embedded if args.profile else measure_embedded
+    print(json.dumps(measure(events=args.events, clients=args.clients, concurrency=args.concurrency)))
+
+
+if __name__ == "__main__":
+    main()

@@ -65,7 +65,7 @@ def database_url(settings_dict: Mapping[str, Any] | None = None) -> str:
         settings_dict = connection.settings_dict
     engine = settings_dict["ENGINE"]
     name = str(settings_dict["NAME"])
-    if engine.endswith("sqlite3"):
+    if engine.endswith(("sqlite3", ".sqlite")):  # Django's backend or ours (bharatcrm.sqlite)
         if name == ":memory:" or "mode=memory" in name:
             raise RuntimeError("an in-memory SQLite database cannot be shared with another process")
         return f"sqlite:///{name}"

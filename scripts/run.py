@@ -65,7 +65,7 @@ def prepare() -> dict[str, str]:
     from whatsapp_leads.conf import app_settings
 
     database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3" and str(database["NAME"]) != ":memory:":
+    if database["ENGINE"].endswith(("sqlite3", ".sqlite")) and str(database["NAME"]) != ":memory:":
         Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):

@@ -25,7 +25,7 @@ from ..parsing import InvalidUpdate, MessageStatus, Update
 from ..parsing.errors import PermanentError
 from ..parsing.jsonbody import storable
 from ..providers.registry import UnknownProvider, get_provider
-from . import statuses
+from . import inbound_batch, statuses
 from .fitting import TooLong
 from .ingest import apply_update
 
@@ -132,6 +132,22 @@ def _statuses_together(batch: list[tuple[WebhookEvent, int, MessageStatus, _Run]
             _apply_one(event, index, update, run)
 
 
+def _others_in_order(parsed: list[tuple[WebhookEvent, _Run, list[Update]]]) -> None:
+    """Every update that is not a status, in order: plain follow-ups set-based (``inbound_batch``).
+
+    Whatever that path does not take is applied alone by ``_apply_one``, in its place.
+    """
+    others = [
+        (event, index, update, run)
+        for event, run, updates in parsed
+        for index, update in enumerate(updates)
+        if type(update) is not MessageStatus
+    ]
+    inbound_batch.apply_in_order(
+        [(event, update) for event, _, update, _ in others], alone=lambda i: _apply_one(*others[i])
+    )
+
+
 def process_event(event_id: int, *, force: bool = False) -> Outcome:
     """Process one stored webhook. ``force`` re-runs a processed event (after a parser fix).
 
@@ -217,10 +233,8 @@ def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
             if type(update) is MessageStatus
         ]
     )
-    for event, run, updates in parsed:
-        for index, update in enumerate(updates):
-            if type(update) is not MessageStatus:
-                _apply_one(event, index, update, run)
+    _others_in_order(parsed)
+    for event, run, _ in parsed:
         problems, trace, retryable, count = run.outcome()
         if problems:
             outcomes[event.pk] = _record_failure(event, problems, trace, retryable, count, now=timezone.now())

@@ -23,10 +23,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Field, Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -234,13 +234,11 @@ class _Run:
         if rows:
             Message.objects.bulk_create(rows)  # a wamid stored meanwhile fails the run: it goes alone
             _link_earlier_replies(rows)
-        if self.threads:
-            Conversation.objects.bulk_update(list(self.threads.values()), CONVERSATION_FIELDS)
-        if self.leads:
-            now = timezone.now()
-            for lead in self.leads.values():
-                lead.updated_at = now
-            Lead.objects.bulk_update(list(self.leads.values()), LEAD_FIELDS)
+        _update_rows(Conversation, list(self.threads.values()), CONVERSATION_FIELDS)
+        now = timezone.now()
+        for lead in self.leads.values():
+            lead.updated_at = now
+        _update_rows(Lead, list(self.leads.values()), LEAD_FIELDS)
         for s in self.stored:
             s.lead.updated_at = self.leads[s.lead.pk].updated_at
             # What ``lead.save(update_fields=...)`` would have told post_save receivers (conversions).
@@ -253,6 +251,26 @@ class _Run:
                 using=s.lead._state.db,
             )
             transaction.on_commit(_received(s))
+
+
+def _update_rows(model: type[Lead] | type[Conversation], rows: list[Any], names: list[str]) -> None:
+    """One UPDATE by primary key, run for every row (``executemany``: one round trip on psycopg).
+
+    ``bulk_update`` would do it in one statement, but building its CASE expressions costs more
+    CPU than the messages themselves (profiled: 80 % of a run of follow-ups).
+    """
+    if not rows:
+        return
+    fields = [cast(Field, model._meta.get_field(name)) for name in names]
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
+    columns = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {columns} WHERE {pk} = %s"  # noqa: S608 - names from the model, values bound
+    params = [
+        [*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields), row.pk] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _received(s: _Stored) -> Callable[[], None]:

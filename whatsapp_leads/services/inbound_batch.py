@@ -226,7 +226,6 @@ class _Run:
     stored: list[_Stored] = field(default_factory=list)
     leads: dict[int, Lead] = field(default_factory=dict)
     threads: dict[int, Conversation] = field(default_factory=dict)
-    positions: list[int] = field(default_factory=list)  # in the caller's list, for the fallback
 
     def write(self) -> None:
         """Insert the rows and move the threads and leads, inside the caller's transaction."""
@@ -300,8 +299,7 @@ def _plan(items: Sequence[Item], positions: list[int]) -> tuple[_Run, int | None
     seen: set[str] = set()
     for position, message in zip(positions, messages, strict=True):
         if message.wamid in known.wamids or message.wamid in seen:
-            run.positions.append(position)  # a redelivery: receive_message does nothing either
-            continue
+            continue  # a redelivery: receive_message does nothing either
         lead = known.lead_for(message)
         thread = known.threads.get((lead.pk, message.business.phone_number_id)) if lead else None
         if lead is None or thread is None or not _identity_unchanged(lead, message):
@@ -316,7 +314,6 @@ def _plan(items: Sequence[Item], positions: list[int]) -> tuple[_Run, int | None
         run.stored.append(_Stored(row=row, lead=copy.copy(lead), lead_fields=lead_fields))
         run.leads[lead.pk] = lead
         run.threads[thread.pk] = thread
-        run.positions.append(position)
     return run, None
 
 

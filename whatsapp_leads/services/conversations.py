@@ -40,13 +40,13 @@ def get_conversation(
     return conversation
 
 
-def store_inbound(
+def inbound_row(
     conversation: Conversation, message: InboundMessage, *, event: WebhookEvent | None = None
-) -> Message | None:
-    """Insert the message; None when its wamid is already stored (a redelivery)."""
+) -> Message:
+    """The unsaved row of an inbound message (``store_inbound`` saves one, ``inbound_batch`` many)."""
     referral = message.referral
     media = message.media
-    row = Message(
+    return Message(
         wamid=exact(Message, "wamid", message.wamid, label="message id"),
         conversation=conversation,
         direction=Message.Direction.INBOUND,
@@ -64,6 +64,13 @@ def store_inbound(
         webhook_event=event,
         **stored_fields(message),
     )
+
+
+def store_inbound(
+    conversation: Conversation, message: InboundMessage, *, event: WebhookEvent | None = None
+) -> Message | None:
+    """Insert the message; None when its wamid is already stored (a redelivery)."""
+    row = inbound_row(conversation, message, event=event)
     try:
         with transaction.atomic():
             row.save()

@@ -25,7 +25,7 @@ from ..parsing import InvalidUpdate, MessageStatus, Update
 from ..parsing.errors import PermanentError
 from ..parsing.jsonbody import storable
 from ..providers.registry import UnknownProvider, get_provider
-from . import statuses
+from . import inbound_batch, statuses
 from .fitting import TooLong
 from .ingest import apply_update
 
@@ -191,6 +191,22 @@ def _load_batch(event_ids: list[int]) -> list[WebhookEvent]:
     return events
 
 
+def _others_in_order(parsed: list[tuple[WebhookEvent, _Run, list[Update]]]) -> None:
+    """Every update that is not a status, in order: plain follow-ups set-based (``inbound_batch``).
+
+    Whatever that path does not take is applied alone by ``_apply_one``, in its place.
+    """
+    others = [
+        (event, index, update, run)
+        for event, run, updates in parsed
+        for index, update in enumerate(updates)
+        if type(update) is not MessageStatus
+    ]
+    inbound_batch.apply_in_order(
+        [(event, update) for event, _, update, _ in others], alone=lambda i: _apply_one(*others[i])
+    )
+
+
 def process_event(event_id: int, *, force: bool = False) -> Outcome:
     """Process one stored webhook. ``force`` re-runs a processed event (after a parser fix).
 
@@ -247,7 +263,8 @@ def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
     """Process several stored webhooks with a few statements per batch instead of a few per event.
 
     The same steps as ``process_event``, each event's updates still in their own transactions
-    (one bad update fails alone) except statuses, applied together (``_statuses_together``); what
+    (one bad update fails alone) except statuses, applied together (``_statuses_together``), and
+    plain follow-ups, applied set-based (``inbound_batch``; either falls back to one by one); what
     is shared is the bookkeeping: one statement counts the attempts and loads the events, one
     marks every clean one processed (for events of statuses only, inside the statuses' own
     transaction). The caller makes sure no
@@ -265,13 +282,11 @@ def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
         parsed.append((event, run, _parse(event, run)))
     # Statuses are the bulk of the traffic and need no lead lock: set-based, the whole batch at once.
     done = _statuses_together(parsed)
-    for event, run, updates in parsed:
+    _others_in_order([entry for entry in parsed if entry[0].pk not in done])
+    for event, run, _ in parsed:
         if event.pk in done:  # only statuses, and marked processed with them
             outcomes[event.pk] = Outcome(status="processed")
             continue
-        for index, update in enumerate(updates):
-            if type(update) is not MessageStatus:
-                _apply_one(event, index, update, run)
         problems, trace, retryable, count = run.outcome()
         if problems:
             outcomes[event.pk] = _record_failure(event, problems, trace, retryable, count, now=timezone.now())

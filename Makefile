@@ -22,7 +22,7 @@ NOX_ARGS ?=
 # make run RUN_PORT=8001 when 8000 is taken.
 RUN_PORT ?= 8000
 
-.PHONY: help venv run test test-lane-1 test-lane-2 test-sqlite test-postgres coverage-erase coverage-report matrix bench lint typecheck api-check clean
+.PHONY: help venv run test test-lane-sqlite test-lane-slow test-lane-postgres test-sqlite test-postgres coverage-erase coverage-report matrix bench lint typecheck api-check clean
 
 help:
 	@echo "make run    set everything up and start web + worker on the embedded default (SQLite, file broker)"
@@ -60,37 +60,40 @@ lint: venv typecheck
 typecheck: venv
 	DEBUG=true DATABASE_URL=sqlite:///:memory: $(VENV)/bin/mypy
 
-# The suite on SQLite and on PostgreSQL, in two lanes side by side (make -j2): lane 1 runs SQLite, then
-# the process-level tests (marked slow: real workers, servers, outages) on PostgreSQL; lane 2 the rest
-# of the PostgreSQL suite. Each lane has its own PostgreSQL database and Redis db, and its own
-# coverage file; the report combines them. Output is printed lane by lane (--output-sync).
+# The suite on SQLite and on PostgreSQL, in three lanes side by side (make -j3): SQLite; the
+# process-level tests (marked slow: real workers, servers, outages) on PostgreSQL, which mostly wait
+# on their processes; the rest of PostgreSQL. Each lane has its own PostgreSQL database, Redis db
+# and coverage file; the report combines them. Output is printed lane by lane (--output-sync).
 TEST_POSTGRES_SLOW_URL ?= $(TEST_POSTGRES_URL)_slow
-TEST_REDIS_LANE1_URL ?= $(shell echo '$(TEST_REDIS_URL)' | sed -E 's|/[0-9]+$$|/14|')
+TEST_REDIS_SQLITE_URL ?= $(shell echo '$(TEST_REDIS_URL)' | sed -E 's|/[0-9]+$$|/6|')
+TEST_REDIS_SLOW_URL ?= $(shell echo '$(TEST_REDIS_URL)' | sed -E 's|/[0-9]+$$|/14|')
 PG_REACHABLE = $(PY) scripts/reachable.py $(PG_HOSTPORT) || [ "$$CI" = "true" ]
 
 test: coverage-erase
-	@$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-1 test-lane-2
+	@$(MAKE) --no-print-directory -j3 --output-sync=recurse test-lane-sqlite test-lane-slow test-lane-postgres
 	@$(MAKE) --no-print-directory coverage-report
 
-test-lane-1: venv
-	@echo "== lane 1: tests on SQLite (embedded default), then the slow process tests on PostgreSQL =="
-	COVERAGE_FILE=.coverage.lane-1 DATABASE_URL=sqlite:///:memory: TEST_REDIS_URL=$(TEST_REDIS_LANE1_URL) \
+test-lane-sqlite: venv
+	@echo "== lane 1: tests on SQLite (embedded default) =="
+	COVERAGE_FILE=.coverage.lane-sqlite DATABASE_URL=sqlite:///:memory: TEST_REDIS_URL=$(TEST_REDIS_SQLITE_URL) \
 		$(PY) -m pytest -m "not postgres" $(COV_ARGS) $(PYTEST_ARGS)
+
+test-lane-slow: venv
 	@if $(PG_REACHABLE); then \
-		echo "== lane 1: slow process tests on PostgreSQL ($(PG_HOSTPORT)) =="; \
-		COVERAGE_FILE=.coverage.lane-1 DATABASE_URL=$(TEST_POSTGRES_SLOW_URL) TEST_REDIS_URL=$(TEST_REDIS_LANE1_URL) \
+		echo "== lane 2: slow process tests on PostgreSQL ($(PG_HOSTPORT)) =="; \
+		COVERAGE_FILE=.coverage.lane-slow DATABASE_URL=$(TEST_POSTGRES_SLOW_URL) TEST_REDIS_URL=$(TEST_REDIS_SLOW_URL) \
 			$(PY) -m pytest -m slow $(COV_ARGS) $(PYTEST_ARGS); \
 	else \
 		echo "== PostgreSQL not reachable at $(PG_HOSTPORT): PostgreSQL tests skipped (set TEST_POSTGRES_URL) =="; \
 	fi
 
-test-lane-2: venv
+test-lane-postgres: venv
 	@if $(PG_REACHABLE); then \
-		echo "== lane 2: tests on PostgreSQL ($(PG_HOSTPORT)), all but the slow process tests =="; \
-		COVERAGE_FILE=.coverage.lane-2 DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		echo "== lane 3: tests on PostgreSQL ($(PG_HOSTPORT)), all but the slow process tests =="; \
+		COVERAGE_FILE=.coverage.lane-postgres DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 			$(PY) -m pytest -m "not slow" $(COV_ARGS) $(PYTEST_ARGS); \
 	else \
-		echo "== lane 2: PostgreSQL not reachable at $(PG_HOSTPORT): nothing to run =="; \
+		echo "== lane 3: PostgreSQL not reachable at $(PG_HOSTPORT): nothing to run =="; \
 	fi
 
 # One database at a time, as before the lanes (coverage goes to .coverage, reported by coverage-report).

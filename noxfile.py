@@ -26,7 +26,7 @@ PYTHONS = ["3.11", "3.13"]
 # Django release of each series under test; 5.2 comes pinned from requirements.txt.
 DJANGO_60 = "Django==6.0.10"
 DJANGO_MIN_PYTHON = {"5.2": (3, 10), "6.0": (3, 12)}
-# Redis database of each session; 15 is make test's default, 7 make bench's.
+# Redis database of each session; make test's lanes use 15, 14 and 6, make bench 7.
 REDIS_DBS = {
     ("3.11", "5.2", "sqlite"): 8,
     ("3.11", "5.2", "postgres"): 9,

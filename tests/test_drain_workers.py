@@ -7,6 +7,7 @@ of the worker's process group, mid-batch.
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections import Counter
 
@@ -39,20 +40,27 @@ def _processed() -> int:
     return WebhookEvent.objects.filter(status=WebhookEvent.Status.PROCESSED).count()
 
 
+def _processed_by(log: str) -> int:
+    """Events a worker's drain tasks reported processed (their results: ``processed=N failed=...``)."""
+    return sum(int(count) for count in re.findall(r"processed=(\d+)", log))
+
+
 def test_two_workers_draining_the_same_inbox_never_run_an_event_twice(workers):
-    events = _store(240, prefix="9198500")
-    # One wake each for the two workers (and a few more), before either starts: both drain at once.
+    # More than two batches (DRAIN_BATCH_SIZE), so one worker's first claim cannot take them all.
+    events = _store(600, prefix="9198500")
+    workers.start(concurrency=1)
+    workers.start(concurrency=1)
+    # Both consume before the wakes go out (one each, and a few more): both drain at once.
     assert all(publish(PROCESS_EVENT, event.pk) for event in events[:6])
-    workers.start(concurrency=1)
-    workers.start(concurrency=1)
 
     wait_for(lambda: _processed() == len(events), timeout=120, what="every event processed")
 
     attempts = Counter(WebhookEvent.objects.values_list("attempts", flat=True))
     assert attempts == {1: len(events)}, f"some events were run more than once: {attempts}"
     assert Lead.objects.count() == Message.objects.count() == len(events)
-    logs = [worker.log() for worker in workers.started]
-    assert all("processed=" in log for log in logs), "both workers should have drained part of the inbox"
+    shares = [_processed_by(worker.log()) for worker in workers.started]
+    assert all(share > 0 for share in shares), f"both workers should have drained part of the inbox: {shares}"
+    assert sum(shares) == len(events)
 
 
 def test_a_batch_interrupted_by_a_killed_worker_is_finished_by_the_next(workers):

@@ -52,13 +52,15 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_django(url: str) -> None:
+def setup_django(url: str, **env: str) -> None:
+    """Django on the bench database ``url``, with a throwaway secret; ``env``: more variables to set."""
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "bharatcrm.settings",
             "DATABASE_URL": url,
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "DEBUG": "false",
+            **env,
         }
     )
     import django

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import database, seed
+from .campaign_stats import setup_django
 
 FOLLOW_UP_TEXT = "Thanks, and what is the interest rate?"
 
@@ -45,22 +46,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _setup_django(args: argparse.Namespace) -> None:
-    import secrets
-
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bharatcrm.settings",
-            "DATABASE_URL": args.database_url,
-            "CELERY_BROKER_URL": args.redis_url,
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DEBUG": "false",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "WHATSAPP_DEFAULT_OWNER": "",
-        }
+    setup_django(
+        args.database_url,
+        CELERY_BROKER_URL=args.redis_url,
+        CELERY_TASK_ALWAYS_EAGER="false",
+        WHATSAPP_DEFAULT_OWNER="",
     )
-    import django
-
-    django.setup()
 
 
 def follow_up_payloads(users: range, *, round_: int) -> list[bytes]:

@@ -16,7 +16,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import secrets
 import shutil
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import database, http_load, seed
+from .campaign_stats import setup_django
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,20 +46,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _setup_django(url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bharatcrm.settings",
-            "DATABASE_URL": url,
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DEBUG": "false",
-            # Tasks queued on commit (greetings, notifications) run in-process instead of needing a broker.
-            "CELERY_TASK_ALWAYS_EAGER": "true",
-            "WHATSAPP_DEFAULT_OWNER": "",
-        }
-    )
-    import django
-
-    django.setup()
+    # Tasks queued on commit (greetings, notifications) run in-process instead of needing a broker.
+    setup_django(url, CELERY_TASK_ALWAYS_EAGER="true", WHATSAPP_DEFAULT_OWNER="")
 
 
 class _Counter:

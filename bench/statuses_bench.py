@@ -22,7 +22,6 @@ import cProfile
 import io
 import os
 import pstats
-import secrets
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import database, seed
+from .campaign_stats import setup_django
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,20 +54,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _setup_django(url: str, redis_url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bharatcrm.settings",
-            "DATABASE_URL": url,
-            "CELERY_BROKER_URL": redis_url,
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DEBUG": "false",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "WHATSAPP_DEFAULT_OWNER": "",
-        }
+    setup_django(
+        url, CELERY_BROKER_URL=redis_url, CELERY_TASK_ALWAYS_EAGER="false", WHATSAPP_DEFAULT_OWNER=""
     )
-    import django
-
-    django.setup()
 
 
 def _load() -> list[float]:

@@ -93,21 +93,54 @@ def _claim(size: int) -> list[int]:
             .order_by("received_at", "pk")
             .values_list("pk", flat=True)[:size]
         )
-    # The inner LIMIT keeps the planner from pushing the lock into the scan: only rows returned
-    # are locked, and at most ``size`` of them.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM (SELECT id FROM {_table()} WHERE status = %s AND body_dropped_at IS NULL"  # noqa: S608
-            " ORDER BY received_at, id LIMIT %s) AS head"
-            " WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int) LIMIT %s",
-            [WebhookEvent.Status.PENDING, size * SCAN_FACTOR, LOCK_SPACE, size],
-        )
+        cursor.execute(_claim_sql(), _claim_params(size))
         return [row[0] for row in cursor.fetchall()]
 
 
-def _run(ids: list[int], report: DrainReport) -> None:
+def _claim_sql() -> str:
+    """PostgreSQL: the ids of up to ``size`` pending events, oldest first, each advisory-locked.
+
+    The inner LIMIT keeps the planner from pushing the lock into the scan: only rows returned
+    are locked, and at most ``size`` of them. Parameters: ``_claim_params``.
+    """
+    return (
+        f"SELECT id FROM (SELECT id FROM {_table()} WHERE status = %s AND body_dropped_at IS NULL"  # noqa: S608
+        " ORDER BY received_at, id LIMIT %s) AS head"
+        " WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int) LIMIT %s"
+    )
+
+
+def _claim_params(size: int) -> list[object]:
+    return [WebhookEvent.Status.PENDING, size * SCAN_FACTOR, LOCK_SPACE, size]
+
+
+def _claim_loaded(size: int) -> tuple[list[int], list[WebhookEvent]]:
+    """PostgreSQL: ``_claim`` and ``processing``'s attempt count and load in one statement.
+
+    (the ids locked, the events among them still to run with their attempt counted). The
+    statement commits on its own, so the count is committed before anything runs, as
+    ``processing._load_batch``'s. Every locked id comes back, also one another worker finished
+    meanwhile (not counted, not loaded), so each lock taken is released.
+    """
+    count = processing.count_attempts_sql("IN (SELECT id FROM locked)")
+    sql = (
+        f"WITH locked AS ({_claim_sql()}), counted AS ({count})"  # noqa: S608 - our statements
+        " SELECT locked.id, counted.* FROM locked LEFT JOIN counted ON counted.id = locked.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*_claim_params(size), WebhookEvent.Status.PROCESSED])
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], processing.loaded_events([row[1:] for row in rows if row[1] is not None])
+
+
+def _run(ids: list[int], report: DrainReport, events: list[WebhookEvent] | None = None) -> None:
+    """Process ``ids`` (``events``: already claimed and loaded by ``_claim_loaded``), then unlock them."""
     try:
-        report.count(processing.process_batch(ids))
+        if events is None:
+            report.count(processing.process_batch(ids))
+        else:
+            report.count(processing.process_loaded(events))
     finally:
         if _postgres():
             _unlock(ids)
@@ -151,9 +184,12 @@ def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
             if mine:
                 _run(mine, report)
         while True:
-            claimed = _claim(size)
+            if _postgres():
+                claimed, events = _claim_loaded(size)
+            else:
+                claimed, events = _claim(size), None
             if claimed:
-                _run(claimed, report)
+                _run(claimed, report, events)
                 if time.monotonic() >= budget_until:
                     # More may be waiting: a fresh wake (to any worker) carries on from here.
                     report.handed_on = publish(PROCESS_EVENT, claimed[-1], what="the rest of the inbox")

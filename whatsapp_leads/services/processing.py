@@ -155,6 +155,9 @@ def _mark_processed(counts: dict[int, int]) -> None:
     for pk, count in counts.items():
         by_count.setdefault(count, []).append(pk)
     for count, ids in by_count.items():
+        if connection.vendor == "postgresql":  # one array parameter, not a placeholder per id
+            _mark_processed_pg(ids, count, now)
+            continue
         WebhookEvent.objects.filter(pk__in=ids).update(
             status=WebhookEvent.Status.PROCESSED,
             processed_at=now,
@@ -165,6 +168,57 @@ def _mark_processed(counts: dict[int, int]) -> None:
         )
 
 
+def _mark_processed_pg(ids: list[int], count: int, now: datetime) -> None:
+    """``_mark_processed``'s UPDATE for one count, the ids as one array (what Django's ``pk__in``
+    with hundreds of placeholders cost to compile and bind was most of the statement's CPU)."""
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, processed_at = %s, error = '', traceback = '',"  # noqa: S608
+            " update_count = %s, next_attempt_at = NULL WHERE id = ANY(%s)",
+            [WebhookEvent.Status.PROCESSED, now, count, ids],
+        )
+
+
+# What running an event reads: the rest (error, traceback, timestamps...) stays deferred, loaded
+# only if something reads it. Loading every column (two more datetimes, five mostly empty) cost
+# about as much as parsing a status body.
+LOADED_FIELDS = ("id", "provider", "body", "headers", "received_at", "attempts")
+
+
+def count_attempts_sql(ids_sql: str) -> str:
+    """The UPDATE that counts an attempt of the events ``id {ids_sql}`` names that are still to run,
+    returning their ``LOADED_FIELDS`` (``loaded_events`` reads them); its last parameter is
+    ``WebhookEvent.Status.PROCESSED``. ``drain`` folds it into the statement that claims a batch."""
+    meta = WebhookEvent._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(meta.get_field(name).column)) for name in LOADED_FIELDS)
+    return (
+        f"UPDATE {quote(meta.db_table)} SET attempts = attempts + 1"  # noqa: S608 - names from the model
+        f" WHERE id {ids_sql} AND body_dropped_at IS NULL AND status <> %s RETURNING {columns}"
+    )
+
+
+def loaded_events(rows: list[tuple[object, ...]]) -> list[WebhookEvent]:
+    """Events from rows of ``LOADED_FIELDS`` (other fields deferred), in arrival order."""
+    meta = WebhookEvent._meta
+    columns = [meta.get_field(name).get_col(meta.db_table) for name in LOADED_FIELDS]  # type: ignore[union-attr]
+    converters = [  # what a queryset applies to each column: the backend's, then the field's
+        (n, converter)
+        for n, column in enumerate(columns)
+        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+    ]
+    attnames = [str(column.target.attname) for column in columns]
+    events = []
+    for row in rows:
+        values = list(row)
+        for n, converter in converters:
+            values[n] = converter(values[n], columns[n], connection)
+        events.append(WebhookEvent.from_db(connection.alias, attnames, values))
+    events.sort(key=lambda event: (event.received_at, event.pk))
+    return events
+
+
 def _load_batch(event_ids: list[int]) -> list[WebhookEvent]:
     """The batch's events still to run, each with its attempt counted (and committed), in arrival order.
 
@@ -173,22 +227,14 @@ def _load_batch(event_ids: list[int]) -> list[WebhookEvent]:
     """
     if not event_ids:
         return []
-    meta = WebhookEvent._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(str(field.column)) for field in meta.concrete_fields)
     params: list[object]
     if connection.vendor == "postgresql":
         ids_sql, params = "= ANY(%s)", [list(event_ids)]
     else:
         ids_sql, params = f"IN ({', '.join(['%s'] * len(event_ids))})", list(event_ids)
-    sql = (
-        f"UPDATE {table} SET attempts = attempts + 1"  # noqa: S608 - names from the model, values as params
-        f" WHERE id {ids_sql} AND body_dropped_at IS NULL AND status <> %s RETURNING {columns}"
-    )
-    events = list(WebhookEvent.objects.raw(sql, [*params, WebhookEvent.Status.PROCESSED]))
-    events.sort(key=lambda event: (event.received_at, event.pk))
-    return events
+    with connection.cursor() as cursor:
+        cursor.execute(count_attempts_sql(ids_sql), [*params, WebhookEvent.Status.PROCESSED])
+        return loaded_events(cursor.fetchall())
 
 
 def _others_in_order(parsed: list[tuple[WebhookEvent, _Run, list[Update]]]) -> None:
@@ -271,7 +317,12 @@ def process_batch(event_ids: list[int]) -> dict[int, Outcome]:
     other worker runs the same events meanwhile (``drain``'s locks); a crash before the last
     statement leaves them pending, and running them again converges on the same rows.
     """
-    events = _load_batch(event_ids)
+    return process_loaded(_load_batch(event_ids))
+
+
+def process_loaded(events: list[WebhookEvent]) -> dict[int, Outcome]:
+    """``process_batch`` for events already loaded with their attempt counted (``drain`` claims,
+    counts and loads a batch in one statement: ``count_attempts_sql``, ``loaded_events``)."""
     if not events:
         return {}
     outcomes: dict[int, Outcome] = {}

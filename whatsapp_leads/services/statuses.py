@@ -198,19 +198,46 @@ class _Report(NamedTuple):
     error_message: str
     error_details: str
     biz_opaque_callback_data: str
+    applied: bool
 
 
 REPORT_COLUMNS = _Report._fields
 
+# What ``_change`` reads and writes (and ``failure_words``, ``_announce`` read): the batch locks
+# and loads only these. A receiver of the signals still gets a ``Message``; any other field it
+# reads is loaded when it reads it (Django's deferred fields). Loading all of them (seven JSON
+# columns among forty-odd) cost twice as much as everything else done for a status.
+MESSAGE_FIELDS = (
+    "wamid",
+    "conversation",
+    "direction",
+    "status",
+    "status_timestamp",
+    *TIMESTAMP_FIELD.values(),
+    "error_code",
+    "error_title",
+    "error_message",
+    "error_details",
+    "error_words",
+    "send_state",
+    "biz_opaque_callback_data",
+)
 
-def _keep_and_load(rows: dict[tuple[str, str], dict[str, Any]]) -> list[_Report] | list[StatusUpdate]:
+
+def _keep_and_load(
+    rows: dict[tuple[str, str], dict[str, Any]], known: dict[str, int]
+) -> list[_Report] | list[StatusUpdate]:
     """Store the reports (ON CONFLICT DO NOTHING), and every unapplied one of their messages, oldest first.
 
-    ``rows``: the other columns of each (wamid, status), as ``_row_values`` gives them.
-    PostgreSQL: one statement, the INSERT ... RETURNING in a CTE (what it stored) and a SELECT of
-    the rows stored before (the CTE's rows are not in the statement's snapshot, so none is read
-    twice), the rows as one JSON parameter written straight from those values (no model instance:
-    building and dumping them cost more than the INSERT). Elsewhere: bulk_create and a SELECT.
+    ``rows``: the other columns of each (wamid, status), as ``_row_values`` gives them; ``known``:
+    the id of each wamid's (locked) message. PostgreSQL: one statement, the INSERT ... RETURNING
+    in a CTE (what it stored) and a SELECT of the unapplied rows stored before (the CTE's rows
+    are not in the statement's snapshot, so none is read twice), the rows as one JSON parameter
+    written straight from those values (no model instance: building and dumping them cost more
+    than the INSERT). A report of a known message is stored already linked and applied (the
+    caller applies every row this returns, in this transaction), which spares a second write
+    of each row; ``applied`` on what comes back tells which still need ``_mark_applied``.
+    Elsewhere: bulk_create and a SELECT, every row then marked.
     """
     wamids = sorted({wamid for wamid, _ in rows})
     if connection.vendor != "postgresql":
@@ -228,7 +255,18 @@ def _keep_and_load(rows: dict[tuple[str, str], dict[str, Any]]) -> list[_Report]
         str(field.column): now if getattr(field, "auto_now_add", False) else field.get_default()
         for field in fields
     }
-    records = [{**base, "wamid": wamid, "status": state, **values} for (wamid, state), values in rows.items()]
+    # In key order, so two batches inserting the same reports take their index entries in one order.
+    records = [
+        {
+            **base,
+            "wamid": wamid,
+            "status": state,
+            **values,
+            "message_id": known.get(wamid),
+            "applied": wamid in known,
+        }
+        for (wamid, state), values in sorted(rows.items())
+    ]
     columns = ", ".join(quote(str(field.column)) for field in fields)
     returned = ", ".join(quote(name) for name in REPORT_COLUMNS)
     sql = (
@@ -266,12 +304,13 @@ def _mark_applied(applied: list[tuple[int, int]]) -> None:
 def record_statuses(reports: list[MessageStatus]) -> None:
     """``record_status`` for a whole batch in a few statements; call inside one transaction.
 
-    One statement keeps every report and reads back every unapplied one of their messages
-    (``_keep_and_load``), one SELECT ... FOR UPDATE locks the messages they name (in id order, so
-    two batches cannot deadlock on them), the forward-only rule runs on each locked message
-    exactly as ``apply`` does, one UPDATE writes the messages (``bulk.update_rows``) and one marks
-    the reports applied. Signals are the same, after commit, once per change. Any error raises
-    and the caller runs the reports one by one instead, so a bad one fails alone with its reason.
+    One SELECT ... FOR UPDATE locks the messages the reports name (in id order, so two batches
+    cannot deadlock on them; only the columns the rule needs, ``MESSAGE_FIELDS``), one statement
+    keeps every report and reads back every unapplied one of their messages (``_keep_and_load``),
+    the forward-only rule runs on each locked message exactly as ``apply`` does, one UPDATE
+    writes the messages (``bulk.update_rows``) and, for reports not stored applied, one marks
+    them. Signals are the same, after commit, once per change. Any error raises and the caller
+    runs the reports one by one instead, so a bad one fails alone with its reason.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     callbacks: dict[str, str] = {}
@@ -280,15 +319,18 @@ def record_statuses(reports: list[MessageStatus]) -> None:
         rows.setdefault((wamid, state), defaults)
         if report.biz_opaque_callback_data:
             callbacks.setdefault(wamid, report.biz_opaque_callback_data)
+    messages = {
+        message.wamid: message
+        for message in Message.objects.select_for_update()
+        .filter(wamid__in=sorted({wamid for wamid, _ in rows}))
+        .order_by("pk")
+        .only(*MESSAGE_FIELDS)
+    }
     waiting: dict[str, list[_Report | StatusUpdate]] = {}
-    for row in _keep_and_load(rows):
+    for row in _keep_and_load(rows, {wamid: message.pk for wamid, message in messages.items()}):
         waiting.setdefault(row.wamid, []).append(row)
     if not waiting:
         return
-    messages = {
-        message.wamid: message
-        for message in Message.objects.select_for_update().filter(wamid__in=waiting).order_by("pk")
-    }
     for wamid in waiting.keys() - messages.keys():
         if wamid in callbacks:  # the send's answer was lost: see record_status
             found = resolve_by_callback(callbacks[wamid], wamid)
@@ -296,20 +338,24 @@ def record_statuses(reports: list[MessageStatus]) -> None:
                 messages[wamid] = found
     changed_fields: set[str] = set()
     changed_messages: list[Message] = []
-    applied: list[tuple[int, int]] = []
-    for wamid, message in messages.items():
+    to_mark: list[tuple[int, int]] = []
+    for wamid, message in messages.items():  # in id order, as they were locked
+        rows_of_message = waiting.get(wamid)
+        if not rows_of_message:
+            continue
         fields_of_message: set[str] = set()
-        for row in waiting[wamid]:
+        for row in rows_of_message:
             fields, previous = _change(message, row)
             fields_of_message.update(fields)
             if previous is not None:
                 _announce(message, row.status, previous)
-            applied.append((row.id, message.pk))
+            if not row.applied:
+                to_mark.append((row.id, message.pk))
         if fields_of_message:
             changed_fields |= fields_of_message
             changed_messages.append(message)
     update_rows(changed_messages, sorted(changed_fields))
-    _mark_applied(applied)
+    _mark_applied(to_mark)
 
 
 def reconcile(limit: int = 1000) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from ..storage import private_media_storage
 from .engagement import ResponseMetrics
@@ -245,7 +246,7 @@ class StatusUpdate(models.Model):
     its message waits here (``message`` empty) and is applied when the message appears.
     """
 
-    wamid = models.CharField(max_length=255, db_index=True, help_text="The message it reports on.")
+    wamid = models.CharField(max_length=255, help_text="The message it reports on.")
     message = models.ForeignKey(
         Message,
         null=True,
@@ -294,6 +295,10 @@ class StatusUpdate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["wamid", "status"], name="wl_status_unique_per_message")
         ]
+        # By wamid: the unique constraint's index; the reports still waiting for their message
+        # (the only ones looked up by wamid alone), a partial index, which a report stored
+        # applied never enters.
+        indexes = [models.Index(fields=["wamid"], name="wl_status_waiting", condition=Q(applied=False))]
 
     def __str__(self) -> str:
         return f"{self.wamid} {self.status}"

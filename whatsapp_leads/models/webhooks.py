@@ -137,9 +137,17 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # The waiting states are partial indexes: an event leaves them when it is processed, so
+        # that UPDATE writes no entry in them, and they stay the size of the backlog, not of
+        # history. The drain's claim reads ``wl_event_pending`` in its own order (oldest first).
         indexes = [
-            models.Index(fields=["status", "received_at"], name="wl_event_status_received"),
-            models.Index(fields=["status", "queued_at"], name="wl_event_status_queued"),
+            models.Index(
+                fields=["received_at", "id"],
+                name="wl_event_pending",
+                condition=Q(status="pending"),
+            ),
+            models.Index(fields=["queued_at"], name="wl_event_pending_queued", condition=Q(status="pending")),
+            models.Index(fields=["received_at"], name="wl_event_failed", condition=Q(status="failed")),
             models.Index(
                 fields=["next_attempt_at"],
                 name="wl_event_retry_due",

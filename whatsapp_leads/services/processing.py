@@ -28,6 +28,7 @@ from ..providers.registry import UnknownProvider, get_provider
 from . import inbound_batch, statuses
 from .fitting import TooLong
 from .ingest import apply_update
+from .partial import partial_instances
 
 logger = logging.getLogger(__name__)
 
@@ -208,13 +209,7 @@ def loaded_events(rows: list[tuple[object, ...]]) -> list[WebhookEvent]:
         for n, column in enumerate(columns)
         for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
     ]
-    attnames = [str(column.target.attname) for column in columns]
-    events = []
-    for row in rows:
-        values = list(row)
-        for n, converter in converters:
-            values[n] = converter(values[n], columns[n], connection)
-        events.append(WebhookEvent.from_db(connection.alias, attnames, values))
+    events = partial_instances(WebhookEvent, LOADED_FIELDS, rows, converters=converters, columns=columns)
     events.sort(key=lambda event: (event.received_at, event.pk))
     return events
 

@@ -21,6 +21,7 @@ from ..signals import message_failed, message_status_changed
 from .bulk import dumps_rows, record_type, update_rows
 from .fitting import exact, fit, fitted
 from .outbound.outbox import resolve_by_callback
+from .partial import partial_instances
 
 RANK: dict[str, int] = {
     "pending": 0,
@@ -319,12 +320,14 @@ def record_statuses(reports: list[MessageStatus]) -> None:
         rows.setdefault((wamid, state), defaults)
         if report.biz_opaque_callback_data:
             callbacks.setdefault(wamid, report.biz_opaque_callback_data)
-    messages = {
-        message.wamid: message
-        for message in Message.objects.select_for_update()
+    locked = (
+        Message.objects.select_for_update()
         .filter(wamid__in=sorted({wamid for wamid, _ in rows}))
         .order_by("pk")
-        .only(*MESSAGE_FIELDS)
+        .values_list("id", *MESSAGE_FIELDS)
+    )
+    messages = {
+        message.wamid: message for message in partial_instances(Message, ("id", *MESSAGE_FIELDS), locked)
     }
     waiting: dict[str, list[_Report | StatusUpdate]] = {}
     for row in _keep_and_load(rows, {wamid: message.pk for wamid, message in messages.items()}):

@@ -217,18 +217,23 @@ def parse_status(raw: Any, business: Business) -> MessageStatus:
     status = coerce.required_text(raw.get("status")).lower()
     pricing = raw.get("pricing")
     conversation = raw.get("conversation")
+    errors = raw.get("errors")
     return MessageStatus(
         business=business,
         wamid=wamid,
-        status=DeliveryStatus(status),
+        status=_DELIVERY_STATUS.get(status) or DeliveryStatus(status),
         timestamp=parse_timestamp(raw.get("timestamp")),
         recipient_id=coerce.required_text(raw.get("recipient_id")),
         recipient_user_id=coerce.required_text(raw.get("recipient_user_id")),
-        errors=parse_errors(raw.get("errors")),
+        errors=parse_errors(errors) if errors is not None else (),
         biz_opaque_callback_data=coerce.required_text(raw.get("biz_opaque_callback_data")),
-        billing=parse_billing(pricing, conversation),
+        billing=parse_billing(pricing, conversation) if pricing or conversation else None,
         raw=raw,
     )
+
+
+# The words Meta sends, looked up without the Enum call (statuses are most of the traffic).
+_DELIVERY_STATUS: dict[str, DeliveryStatus] = {member.value: member for member in DeliveryStatus}
 
 
 def _value_errors(value: dict[str, Any], business: Business) -> Iterator[Update]:
@@ -243,13 +248,30 @@ def _value_errors(value: dict[str, Any], business: Business) -> Iterator[Update]
         )
 
 
-def _each(items: list[Any], path: str, build: Callable[[Any], Update | list[Update]]) -> Iterator[Update]:
+def _each(items: list[Any], path: str, build: Callable[[Any], Update | list[Update]]) -> list[Update]:
+    updates: list[Update] = []
     for index, item in enumerate(items):
         try:
             built = build(item)
-            yield from built if isinstance(built, list) else (built,)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            yield InvalidUpdate(reason=str(exc), path=f"{path}[{index}]", raw=item)
+            updates.append(InvalidUpdate(reason=str(exc), path=f"{path}[{index}]", raw=item))
+            continue
+        if isinstance(built, list):
+            updates.extend(built)
+        else:
+            updates.append(built)
+    return updates
+
+
+def _statuses(items: list[Any], path: str, business: Business) -> list[Update]:
+    """``_each`` over statuses with ``parse_status`` called directly (most webhooks are one status)."""
+    updates: list[Update] = []
+    for index, item in enumerate(items):
+        try:
+            updates.append(parse_status(item, business))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            updates.append(InvalidUpdate(reason=str(exc), path=f"{path}[{index}]", raw=item))
+    return updates
 
 
 def parse_messages_change(entry: dict[str, Any], value: dict[str, Any], path: str) -> Iterator[Update]:
@@ -257,10 +279,12 @@ def parse_messages_change(entry: dict[str, Any], value: dict[str, Any], path: st
     contacts, ordered = _contacts_by_id(value)
     messages = coerce.required_list(value.get("messages"), "messages")
     statuses = coerce.required_list(value.get("statuses"), "statuses")
-    yield from _each(
-        messages, f"{path}.messages", lambda m: parse_message_updates(m, business, contacts, ordered)
-    )
-    yield from _each(statuses, f"{path}.statuses", lambda s: parse_status(s, business))
+    if messages:
+        yield from _each(
+            messages, f"{path}.messages", lambda m: parse_message_updates(m, business, contacts, ordered)
+        )
+    if statuses:
+        yield from _statuses(statuses, f"{path}.statuses", business)
     if value.get("errors") and not messages and not statuses:
         yield from _value_errors(value, business)
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import connection
 
@@ -111,7 +112,7 @@ def _claim_sql() -> str:
     )
 
 
-def _claim_params(size: int) -> list[object]:
+def _claim_params(size: int) -> list[Any]:
     return [WebhookEvent.Status.PENDING, size * SCAN_FACTOR, LOCK_SPACE, size]
 
 

@@ -13,6 +13,7 @@ import logging
 import traceback as tb
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -193,7 +194,7 @@ def count_attempts_sql(ids_sql: str) -> str:
     ``WebhookEvent.Status.PROCESSED``. ``drain`` folds it into the statement that claims a batch."""
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(meta.get_field(name).column)) for name in LOADED_FIELDS)
+    columns = ", ".join(quote(str(meta.get_field(name).column)) for name in LOADED_FIELDS)  # type: ignore[union-attr]
     return (
         f"UPDATE {quote(meta.db_table)} SET attempts = attempts + 1"  # noqa: S608 - names from the model
         f" WHERE id {ids_sql} AND body_dropped_at IS NULL AND status <> %s RETURNING {columns}"
@@ -222,7 +223,7 @@ def _load_batch(event_ids: list[int]) -> list[WebhookEvent]:
     """
     if not event_ids:
         return []
-    params: list[object]
+    params: list[Any]
     if connection.vendor == "postgresql":
         ids_sql, params = "= ANY(%s)", [list(event_ids)]
     else:

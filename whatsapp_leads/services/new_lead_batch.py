@@ -51,6 +51,7 @@ from ..parsing.enums import MessageType
 from ..signals import lead_created, message_received
 from . import assignment, attribution, conversations, lead_activity, leads, utm
 from .bulk import update_rows
+from .bulk_insert import insert_rows
 from .consent import keyword_choice
 from .fitting import TooLong, exact
 from .outbound import greeting
@@ -233,15 +234,15 @@ class _Run:
         """Insert the rows, route the leads campaign by campaign, and queue what fires after commit."""
         if not self.new:
             return
-        Lead.objects.bulk_create([n.lead for n in self.new])  # an id taken meanwhile fails the run
+        insert_rows([n.lead for n in self.new])  # an id taken meanwhile fails the run
         for n in self.new:
             n.thread.lead = n.lead
-        Conversation.objects.bulk_create([n.thread for n in self.new])
+        insert_rows([n.thread for n in self.new])
         for n in self.new:
             n.row.conversation = n.thread
-        Message.objects.bulk_create([n.row for n in self.new])  # so does a wamid stored meanwhile
+        insert_rows([n.row for n in self.new])  # so does a wamid stored meanwhile
         self._route()
-        LeadAssignment.objects.bulk_create([cast(LeadAssignment, n.record) for n in self.new])
+        insert_rows([cast(LeadAssignment, n.record) for n in self.new])
         now = timezone.now()
         for n in self.new:
             n.lead.updated_at = now

@@ -4,8 +4,9 @@
 client-side binding quotes every element of every array: for a run of new leads (four tables,
 forty-odd columns) that quoting and Django's per-value preparation cost more CPU than the
 leads themselves (profiled: half of a set-based run). Here the rows go as the one JSON parameter
-``bulk.json_rows`` makes, as ``statuses`` already sends its rows. Elsewhere (SQLite) this is
-``bulk_create``.
+``bulk.json_rows`` makes, as ``statuses`` already sends its rows. On SQLite, whose ``bulk_create`` spends as much in
+preparing every value through the query compiler, the rows go as one multi-row ``VALUES``
+whose plain values (text, numbers, keys) are passed as they are.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def insert_rows(objects: Sequence[models.Model]) -> None:
     if not objects:
         return
     model = type(objects[0])
-    if connection.vendor != "postgresql":
-        model._base_manager.bulk_create(list(objects))
+    if connection.vendor not in {"postgresql", "sqlite"} or (
+        connection.vendor == "sqlite" and not connection.features.can_return_rows_from_bulk_insert
+    ):
+        model._base_manager.bulk_create(list(objects))  # pragma: no cover
         return
     meta = model._meta
     pk = meta.pk
@@ -36,17 +39,23 @@ def insert_rows(objects: Sequence[models.Model]) -> None:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     for obj in objects:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-    rows = _json_rows(objects, fields)  # a value JSON cannot carry raises TypeError
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
-    values = ", ".join(f"v.{quote(str(f.column))}" for f in fields)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608 - names from the model, rows as one param
-        f" SELECT {values} FROM jsonb_to_recordset(%s::jsonb) AS v({record_type(fields)})"
-        f" RETURNING {quote(str(pk.column))}"  # in the rows' order, as bulk_create's UNNEST relies on
-    )
+    returning = f" RETURNING {quote(str(pk.column))}"  # in the rows' order, as bulk_create relies on
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        values = ", ".join(f"v.{quote(str(f.column))}" for f in fields)
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608 - names from the model, rows as one param
+            f" SELECT {values} FROM jsonb_to_recordset(%s::jsonb) AS v({record_type(fields)}){returning}"
+        )
+        params = [_json_rows(objects, fields)]  # a value JSON cannot carry raises TypeError
+    else:
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(objects))}{returning}"  # noqa: S608
+        params = _values(objects, fields)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [rows])
+        cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
     for obj, value in zip(objects, ids, strict=True):
         setattr(obj, pk.attname, value)
@@ -85,6 +94,22 @@ def _json_rows(objects: Sequence[models.Model], fields: Sequence[models.Field]) 
             record[column] = value if keep else field.get_db_prep_save(value, real)
         records.append(record)
     return dumps_rows(records)
+
+
+def _values(objects: Sequence[models.Model], fields: Sequence[models.Field]) -> list[Any]:
+    """The flat parameters of a multi-row ``VALUES`` (SQLite): plain values as they are, the rest prepared."""
+    real = connections[DEFAULT_DB_ALIAS]
+    plan = [
+        (f.attname, f, bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)), _kind(f))
+        for f in fields
+    ]
+    params: list[Any] = []
+    for obj in objects:
+        for attname, field, stamps, kind in plan:
+            value = field.pre_save(obj, True) if stamps else getattr(obj, attname)
+            keep = (value is None and kind in (_AS_IS, _WHEN)) or (kind == _AS_IS and type(value) in _PLAIN)
+            params.append(value if keep else field.get_db_prep_save(value, real))
+    return params
 
 
 # Field classes whose database value is the Python value itself when that is a str, int or bool

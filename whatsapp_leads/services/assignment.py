@@ -100,8 +100,13 @@ def locked_campaign(campaign_id: int) -> Campaign:
 def choose_owner(lead: Lead, *, now: datetime | None = None) -> Decision:
     """The owner ``lead.campaign``'s rule gives at ``now``. Call inside a transaction: it locks."""
     if lead.campaign_id is None:
-        return _default(None, "No campaign")
+        return without_campaign()
     return decide(locked_campaign(lead.campaign_id), now=now or timezone.now())
+
+
+def without_campaign() -> Decision:
+    """A lead no campaign claims goes to the default owner (``WHATSAPP_DEFAULT_OWNER``), if any."""
+    return _default(None, "No campaign")
 
 
 def decide(

@@ -197,7 +197,7 @@ class _Router:
     def decide(self) -> assignment.Decision:
         campaign = self.campaign
         if campaign is None:
-            return assignment.choose_owner(Lead(), now=self.now)  # no campaign: the default owner
+            return assignment.without_campaign()
         if not _may_take(campaign):
             raise _Changed(f"campaign {campaign.pk} became least loaded")
         needs_roster = campaign.is_active and campaign.routing_strategy != Campaign.Strategy.FIXED

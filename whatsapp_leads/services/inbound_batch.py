@@ -35,6 +35,7 @@ from ..parsing import InboundMessage, Update
 from ..parsing.enums import MessageType
 from ..signals import message_received
 from . import new_lead_batch
+from .bulk_insert import insert_rows
 from .consent import keyword_choice
 from .conversations import inbound_row
 from .engagement import Tally
@@ -232,7 +233,7 @@ class _Run:
         """Insert the rows and move the threads and leads, inside the caller's transaction."""
         rows = [s.row for s in self.stored]
         if rows:
-            Message.objects.bulk_create(rows)  # a wamid stored meanwhile fails the run: it goes alone
+            insert_rows(rows)  # a wamid stored meanwhile fails the run: it goes alone
             _link_earlier_replies(rows)
         _update_rows(Conversation, list(self.threads.values()), CONVERSATION_FIELDS)
         now = timezone.now()

@@ -8,6 +8,7 @@ routing state and the signals (same arguments, same order).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -228,3 +229,37 @@ def test_a_host_listening_to_assignment_rows_gets_every_lead_one_by_one(
     finally:
         post_save.disconnect(receiver, sender=LeadAssignment)
     assert saved == [new_user(n) for n in range(3)]
+
+
+def test_new_leads_of_a_greeting_campaign_are_each_greeted_once_as_one_by_one(
+    campaigns, broker, django_capture_on_commit_callbacks
+):
+    from whatsapp_leads.queueing import SEND_MESSAGE
+
+    rr, _ = campaigns
+    rr.welcome_text = "Thanks for writing! A rep will call you shortly."
+    rr.save()
+    greeted = {}
+    now = int(time.time())  # a greeting goes out within the 24-hour window only
+    for mode in ("batch", "alone"):
+        reset()
+        broker()
+        bodies = [body(new_user(n), 10 + n, ad_id=AD, at=now - 60 + n) for n in range(4)]
+        ids = [WebhookEventFactory(body=b).pk for b in bodies]
+        with django_capture_on_commit_callbacks(execute=True):
+            if mode == "batch":
+                processing.process_batch(ids)
+            else:
+                for pk in ids:
+                    processing.process_event(pk)
+        greeted[mode] = (
+            sorted(
+                Message.objects.filter(origin="greeting").values_list(
+                    "conversation__lead__wa_id", "text", "status", "conversation__lead__owner__username"
+                )
+            ),
+            [name for name, _ in broker()],
+        )
+    assert greeted["batch"] == greeted["alone"]
+    assert len(greeted["batch"][0]) == 4  # one per new lead (the known lead wrote long ago)
+    assert greeted["batch"][1].count(SEND_MESSAGE) == 4

@@ -16,6 +16,7 @@ Order of decision for a lead with an active campaign:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -43,6 +44,7 @@ class Decision:
     owner: Any | None
     campaign: Campaign | None
     reason: str
+    member: CampaignMember | None = None  # the member a strategy picked (their daily count grows)
 
 
 def _default(campaign: Campaign | None, why: str) -> Decision:
@@ -57,17 +59,25 @@ def _fallback(campaign: Campaign, why: str) -> Decision:
     return _default(campaign, f"{why}, nor a fallback owner")
 
 
-def _to_member(campaign: Campaign, members: list[CampaignMember], *, prefix: str = "") -> Decision:
-    """Pick among ``members`` by the campaign's strategy and move the campaign's cursor."""
+def _to_member(
+    campaign: Campaign, members: list[CampaignMember], *, prefix: str = "", save: bool = True
+) -> Decision:
+    """Pick among ``members`` by the campaign's strategy and move the campaign's cursor.
+
+    ``save=False``: the cursor moves in memory only; the caller saves it once for its run of leads.
+    """
     pick = strategies.pick(campaign, members)
     campaign.last_assigned_member = pick.member
-    campaign.save(update_fields=["last_assigned_member", "updated_at"])
+    if save:
+        campaign.save(update_fields=["last_assigned_member", "updated_at"])
     label = campaign.get_routing_strategy_display()
     detail = f" ({pick.detail})" if pick.detail else ""
-    return Decision(pick.member.user, campaign, f"{prefix}{label} in campaign '{campaign}'{detail}")
+    return Decision(
+        pick.member.user, campaign, f"{prefix}{label} in campaign '{campaign}'{detail}", pick.member
+    )
 
 
-def _off_hours(campaign: Campaign, roster: eligibility.Roster, *, tz: tzinfo) -> Decision:
+def _off_hours(campaign: Campaign, roster: eligibility.Roster, *, tz: tzinfo, save: bool = True) -> Decision:
     nobody = f"Nobody on duty in campaign '{campaign}'"
     upcoming = roster.next_on_duty()
     if app_settings.OFF_HOURS_ROUTING == FALLBACK or upcoming is None:
@@ -75,18 +85,39 @@ def _off_hours(campaign: Campaign, roster: eligibility.Roster, *, tz: tzinfo) ->
     starts, members = upcoming
     local = starts.astimezone(tz)
     when = f"{formats.date_format(local, 'D j M H:i')} {local.tzname()}"
-    return _to_member(campaign, members, prefix=f"{nobody}; next on duty at {when}. ")
+    return _to_member(campaign, members, prefix=f"{nobody}; next on duty at {when}. ", save=save)
+
+
+def locked_campaign(campaign_id: int) -> Campaign:
+    """The campaign row, locked until the transaction ends, with the owners its rule may name."""
+    return (
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("fixed_owner", "fallback_owner")
+        .get(pk=campaign_id)
+    )
 
 
 def choose_owner(lead: Lead, *, now: datetime | None = None) -> Decision:
     """The owner ``lead.campaign``'s rule gives at ``now``. Call inside a transaction: it locks."""
     if lead.campaign_id is None:
-        return _default(None, "No campaign")
-    campaign = (
-        Campaign.objects.select_for_update(of=("self",))
-        .select_related("fixed_owner", "fallback_owner")
-        .get(pk=lead.campaign_id)
-    )
+        return without_campaign()
+    return decide(locked_campaign(lead.campaign_id), now=now or timezone.now())
+
+
+def without_campaign() -> Decision:
+    """A lead no campaign claims goes to the default owner (``WHATSAPP_DEFAULT_OWNER``), if any."""
+    return _default(None, "No campaign")
+
+
+def decide(
+    campaign: Campaign, *, now: datetime, roster: eligibility.Roster | None = None, save: bool = True
+) -> Decision:
+    """The owner the (locked) ``campaign``'s rule gives at ``now``.
+
+    ``roster``: its eligible members at ``now`` when the caller already has them (a run of leads
+    of one campaign reads them once and counts its own picks); ``save=False`` leaves the cursor
+    to the caller's single save.
+    """
     if not campaign.is_active:
         return _default(campaign, f"Campaign '{campaign}' is inactive")
     if campaign.routing_strategy == Campaign.Strategy.FIXED:
@@ -95,14 +126,14 @@ def choose_owner(lead: Lead, *, now: datetime | None = None) -> Decision:
             return Decision(owner, campaign, f"Fixed owner of campaign '{campaign}'")
         return _fallback(campaign, f"Campaign '{campaign}' has no fixed owner who can take leads")
 
-    now = now or timezone.now()
     tz = business_time_zone()
-    roster = eligibility.roster(campaign, now=now, tz=tz)
+    if roster is None:
+        roster = eligibility.roster(campaign, now=now, tz=tz)
     on_duty = roster.on_duty
     if on_duty:
-        return _to_member(campaign, on_duty)
+        return _to_member(campaign, on_duty, save=save)
     if roster.candidates:
-        return _off_hours(campaign, roster, tz=tz)
+        return _off_hours(campaign, roster, tz=tz, save=save)
     if not campaign.members.exists():  # made automatically for a new ad, say: nobody added yet
         return _fallback(campaign, f"Campaign '{campaign}' has no members yet")
     return _fallback(
@@ -127,14 +158,30 @@ def assign(
     are added to it instead of saved: the caller, holding the lead's lock, saves them with its
     own changes in one UPDATE before the transaction commits.
     """
-    previous = lead.owner
-    lead.owner = owner
+    record = assignment_row(lead, owner=owner, reason=reason, campaign=campaign, by=by, at=at)
     sla_fields = deadline.on_assigned(lead, by=by, at=at or timezone.now())
     if pending is not None:
         pending += ["owner", *sla_fields]
     else:
         lead.save(update_fields=["owner", "updated_at", *sla_fields])
-    record = LeadAssignment.objects.create(
+    record.save()
+    transaction.on_commit(announce(record, reason=reason))
+    return record
+
+
+def assignment_row(
+    lead: Lead,
+    *,
+    owner: Any | None,
+    reason: str,
+    campaign: Campaign | None = None,
+    by: Any = None,
+    at: datetime | None = None,
+) -> LeadAssignment:
+    """Set the owner on ``lead`` (in memory) and return the unsaved log row of the change."""
+    previous = lead.owner
+    lead.owner = owner
+    return LeadAssignment(
         lead=lead,
         owner=owner,
         previous_owner=previous,
@@ -143,12 +190,16 @@ def assign(
         assigned_by=by,
         created_at=at or timezone.now(),
     )
-    transaction.on_commit(
-        lambda: lead_assigned.send(
-            sender=Lead, lead=lead, owner=owner, previous_owner=previous, reason=reason
-        )
-    )
-    return record
+
+
+def announce(record: LeadAssignment, *, reason: str) -> Callable[[], None]:
+    """``lead_assigned`` for ``record``, to run after commit (the reason as chosen, before fitting)."""
+    lead, owner, previous = record.lead, record.owner, record.previous_owner
+
+    def send() -> None:
+        lead_assigned.send(sender=Lead, lead=lead, owner=owner, previous_owner=previous, reason=reason)
+
+    return send
 
 
 def assign_new_lead(

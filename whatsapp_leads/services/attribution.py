@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -12,14 +13,19 @@ from .campaign_sync import look_up_after_commit
 from .fitting import exact, fitted
 
 
-def get_ad(referral: Referral) -> Ad | None:
-    """The ``Ad`` for the referral's ``source_id``, created on first sight; None for non-ad referrals."""
+def get_ad(referral: Referral, *, known: Mapping[str, Ad] | None = None) -> Ad | None:
+    """The ``Ad`` for the referral's ``source_id``, created on first sight; None for non-ad referrals.
+
+    ``known``: ads already read by meta id in this transaction (``new_lead_batch``: one query for
+    a batch), used instead of a lookup of its own.
+    """
     if not referral.source_id:
         return None
     meta_id = exact(Ad, "meta_id", referral.source_id, label="ad id (referral source_id)")
     defaults = fitted(Ad, headline=referral.headline, source_url=referral.source_url)
     # Nearly every click names a known ad: look first, so only a first sighting pays the savepoint.
-    ad, created = Ad.objects.filter(meta_id=meta_id).first(), False
+    ad = known.get(meta_id) if known is not None else None
+    ad, created = ad or Ad.objects.filter(meta_id=meta_id).first(), False
     if ad is None:
         try:
             with transaction.atomic():
@@ -34,7 +40,12 @@ def get_ad(referral: Referral) -> Ad | None:
 
 
 def attach_first_touch(
-    lead: Lead, referral: Referral, *, at: datetime, pending: list[str] | None = None
+    lead: Lead,
+    referral: Referral,
+    *,
+    at: datetime,
+    pending: list[str] | None = None,
+    known_ads: Mapping[str, Ad] | None = None,
 ) -> bool:
     """Record the earliest referral on the lead; True when it became the first touch now.
 
@@ -47,7 +58,7 @@ def attach_first_touch(
         return False
     source_ad_id = exact(Lead, "source_ad_id", referral.source_id, label="ad id (referral source_id)")
     ctwa_clid = exact(Lead, "ctwa_clid", referral.ctwa_clid, label="click id (ctwa_clid)")
-    ad = get_ad(referral)
+    ad = get_ad(referral, known=known_ads)
     lead.referral = referral.raw or {"source_id": referral.source_id}
     lead.first_touch_at = at
     lead.source_ad_id, lead.ctwa_clid = source_ad_id, ctwa_clid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -23,6 +24,16 @@ def get_conversation(
     until commit: it has no thread yet and nobody else can add one. The thread is inserted
     straight away, without the lookup and the savepoint of ``get_or_create``.
     """
+    phone_number_id, defaults = _thread_values(business, at=at)
+    if lead_is_new:
+        return Conversation.objects.create(lead=lead, phone_number_id=phone_number_id, **defaults)
+    conversation, _ = Conversation.objects.get_or_create(
+        lead=lead, phone_number_id=phone_number_id, defaults=defaults
+    )
+    return conversation
+
+
+def _thread_values(business: Business, *, at: datetime) -> tuple[str, dict[str, Any]]:
     phone_number_id = exact(
         Conversation, "phone_number_id", business.phone_number_id, label="business phone number id"
     )
@@ -32,12 +43,13 @@ def get_conversation(
         "waba_id": exact(Conversation, "waba_id", business.waba_id, label="business account id"),
         "started_at": at,
     }
-    if lead_is_new:
-        return Conversation.objects.create(lead=lead, phone_number_id=phone_number_id, **defaults)
-    conversation, _ = Conversation.objects.get_or_create(
-        lead=lead, phone_number_id=phone_number_id, defaults=defaults
-    )
-    return conversation
+    return phone_number_id, defaults
+
+
+def new_thread(lead: Lead, business: Business, *, at: datetime) -> Conversation:
+    """The unsaved first thread of a lead not yet stored (``new_lead_batch`` inserts many at once)."""
+    phone_number_id, defaults = _thread_values(business, at=at)
+    return Conversation(lead=lead, phone_number_id=phone_number_id, **defaults)
 
 
 def inbound_row(

@@ -139,13 +139,16 @@ def _older_than_counted(row: Lead | Conversation, message: Message) -> bool:
     return latest is not None and message.timestamp < latest
 
 
-def note_message(lead: Lead, message: Message, *, thread_fields: Iterable[str] = ()) -> list[str]:
+def note_message(
+    lead: Lead, message: Message, *, thread_fields: Iterable[str] = (), save_thread: bool = True
+) -> list[str]:
     """Count a message just stored; saves its thread, returns the lead's changed fields to save.
 
     Call with the lead's row locked, after ``conversations.count_message``. A message older
     than the latest one counted recomputes the whole lead instead (and saves it).
     ``thread_fields``: what ``count_message(save=False)`` changed on the thread, saved here in the
-    same UPDATE as this step's figures instead of one of its own.
+    same UPDATE as this step's figures instead of one of its own. ``save_thread=False``: the
+    thread is not stored yet (``new_lead_batch`` inserts it with its figures), nothing is saved.
     """
     conversation = message.conversation
     unsaved = list(thread_fields)
@@ -165,7 +168,7 @@ def note_message(lead: Lead, message: Message, *, thread_fields: Iterable[str] =
         thread.inbound_count -= 1
     thread.step(message, answer=answer, clock=clock)
     changed = [*dict.fromkeys([*unsaved, *thread.write(conversation, skip=_COUNTED_BY_THREAD)])]
-    if changed:
+    if changed and save_thread:
         conversation.save(update_fields=changed)
     tally = Tally.of(lead)
     tally.step(message, answer=answer, clock=clock)

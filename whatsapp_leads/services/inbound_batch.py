@@ -34,6 +34,8 @@ from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import InboundMessage, Update
 from ..parsing.enums import MessageType
 from ..signals import message_received
+from . import new_lead_batch
+from .bulk_insert import insert_rows
 from .consent import keyword_choice
 from .conversations import inbound_row
 from .engagement import Tally
@@ -231,7 +233,7 @@ class _Run:
         """Insert the rows and move the threads and leads, inside the caller's transaction."""
         rows = [s.row for s in self.stored]
         if rows:
-            Message.objects.bulk_create(rows)  # a wamid stored meanwhile fails the run: it goes alone
+            insert_rows(rows)  # a wamid stored meanwhile fails the run: it goes alone
             _link_earlier_replies(rows)
         _update_rows(Conversation, list(self.threads.values()), CONVERSATION_FIELDS)
         now = timezone.now()
@@ -338,7 +340,8 @@ def _apply_run(items: Sequence[Item], positions: list[int], alone: Callable[[int
 
 
 def apply_in_order(items: Sequence[Item], *, alone: Callable[[int], None]) -> None:
-    """Apply ``items`` (event, update) in order: plain follow-ups set-based, anything else ``alone(i)``.
+    """Apply ``items`` (event, update) in order: plain follow-ups and new ad leads (``new_lead_batch``)
+    set-based, anything else ``alone(i)``.
 
     ``alone`` applies one update in its own transaction and notes its failure (``processing``).
     """
@@ -346,12 +349,23 @@ def apply_in_order(items: Sequence[Item], *, alone: Callable[[int], None]) -> No
         for position in range(len(items)):
             alone(position)
         return
-    pending: list[int] = []
+    new_leads = not new_lead_batch.model_signals_heard()
+    pending: list[int] = []  # plain follow-ups waiting for their run
+    fresh: list[int] = []  # new ad leads waiting for theirs (``new_lead_batch``)
     for position, (_, update) in enumerate(items):
         if _shape_is_plain(update):
+            new_lead_batch.apply_run(items, fresh, alone)
+            fresh = []
             pending.append(position)
             continue
+        if new_leads and new_lead_batch.shape_is_new_ad_lead(update):
+            _apply_run(items, pending, alone)
+            pending = []
+            fresh.append(position)
+            continue
         _apply_run(items, pending, alone)
-        pending = []
+        new_lead_batch.apply_run(items, fresh, alone)
+        pending, fresh = [], []
         alone(position)
     _apply_run(items, pending, alone)
+    new_lead_batch.apply_run(items, fresh, alone)

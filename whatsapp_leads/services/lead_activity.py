@@ -29,7 +29,9 @@ def _note_latest(lead: Lead, message: Message) -> list[str]:
     return ["last_activity_at", "last_message_preview", "last_message_direction"]
 
 
-def note_inbound(lead: Lead, message: Message, *, thread_fields: Iterable[str] = ()) -> list[str]:
+def note_inbound(
+    lead: Lead, message: Message, *, thread_fields: Iterable[str] = (), save_thread: bool = True
+) -> list[str]:
     """The lead wrote: one more unread, waiting since its earliest unanswered message.
 
     ``awaiting_reply_since``, the counts and the SLA clock are ``engagement.note_message``'s
@@ -38,7 +40,10 @@ def note_inbound(lead: Lead, message: Message, *, thread_fields: Iterable[str] =
     fields = _note_latest(lead, message)
     lead.unread_count += 1
     fields.append("unread_count")
-    return [*fields, *engagement.note_message(lead, message, thread_fields=thread_fields)]
+    return [
+        *fields,
+        *engagement.note_message(lead, message, thread_fields=thread_fields, save_thread=save_thread),
+    ]
 
 
 def note_outbound(lead: Lead, message: Message) -> list[str]:

@@ -58,8 +58,8 @@ def get_or_create_lead(message: InboundMessage) -> tuple[Lead, bool]:
 
 def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
     contact = message.contact
-    wa_id = exact(Lead, "wa_id", contact.wa_id, label="WhatsApp id")
-    user_id = exact(Lead, "user_id", contact.user_id, label="user id")
+    exact(Lead, "wa_id", contact.wa_id, label="WhatsApp id")  # too long fails before any lookup
+    exact(Lead, "user_id", contact.user_id, label="user id")
     lead = find_and_merge(contact, at=message.timestamp)
     if lead is not None:
         changed = refresh_identity(lead, contact, at=message.timestamp)
@@ -70,6 +70,16 @@ def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
     if lead is not None:  # sent before the user moved to a new number or id: it is still theirs
         return lead, False
 
+    lead = new_lead(message)
+    lead.save()
+    return lead, True
+
+
+def new_lead(message: InboundMessage) -> Lead:
+    """The unsaved lead a first message from an unknown sender creates (``new_lead_batch`` inserts many)."""
+    contact = message.contact
+    wa_id = exact(Lead, "wa_id", contact.wa_id, label="WhatsApp id")
+    user_id = exact(Lead, "user_id", contact.user_id, label="user id")
     lead = Lead(
         wa_id=wa_id or None,
         user_id=user_id or None,
@@ -81,5 +91,4 @@ def _find_or_create(message: InboundMessage) -> tuple[Lead, bool]:
     )
     fill_from_number(lead)  # ad loop: country, and city or carrier, from the number
     get_adapter().populate_new_lead(lead, message)
-    lead.save()
-    return lead, True
+    return lead

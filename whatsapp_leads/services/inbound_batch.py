@@ -275,6 +275,12 @@ def _plan(items: Sequence[Item], positions: list[int]) -> tuple[_Run, int | None
     known = _look_up(messages)
     run = _Run()
     seen: set[str] = set()
+    # Each message's signals carry the lead and thread as they stood after it. The latest message
+    # of a lead (of a thread) holds the live instance, which is how it ends; only when a later
+    # message steps it again is a copy taken for the earlier one (copying for every message was
+    # a tenth of a follow-up's cost, and most leads write once per batch).
+    holding_lead: dict[int, _Stored] = {}
+    holding_thread: dict[int, Message] = {}
     for position, message in zip(positions, messages, strict=True):
         if message.wamid in known.wamids or message.wamid in seen:
             continue  # a redelivery: receive_message does nothing either
@@ -285,11 +291,16 @@ def _plan(items: Sequence[Item], positions: list[int]) -> tuple[_Run, int | None
         if not _steps_plainly(lead, thread, message):
             return run, position
         seen.add(message.wamid)
+        if (earlier := holding_lead.get(lead.pk)) is not None:
+            earlier.lead = copy.copy(lead)
+        if (earlier_row := holding_thread.get(thread.pk)) is not None:
+            earlier_row.conversation = copy.copy(thread)
         row = inbound_row(thread, message, event=items[position][0])
         _step_thread(thread, row)
         lead_fields = _step_lead(lead, row)
-        row.conversation = copy.copy(thread)
-        run.stored.append(_Stored(row=row, lead=copy.copy(lead), lead_fields=lead_fields))
+        stored = _Stored(row=row, lead=lead, lead_fields=lead_fields)
+        run.stored.append(stored)
+        holding_lead[lead.pk], holding_thread[thread.pk] = stored, row
         run.leads[lead.pk] = lead
         run.threads[thread.pk] = thread
     return run, None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import json
 import sqlite3
 import uuid
@@ -196,5 +197,13 @@ def dumps_rows(records: list[dict[str, Any]]) -> str:
 
 def record_type(fields: Sequence[models.Field]) -> str:
     """``column type, ...``: the record definition ``jsonb_to_recordset`` reads ``json_rows`` with."""
-    quote = connection.ops.quote_name
-    return ", ".join(f"{quote(str(field.column))} {field.db_type(connection)}" for field in fields)
+    return _record_type(connection.alias, connection.vendor, tuple(fields))
+
+
+@functools.lru_cache(maxsize=256)
+def _record_type(alias: str, vendor: str, fields: tuple[models.Field, ...]) -> str:
+    """Worked out once per column list: ``db_type`` for the forty-odd columns of a new lead's rows
+    was 3 % of a set-based run of new leads (profiled)."""
+    real = connections[alias]
+    quote = real.ops.quote_name
+    return ", ".join(f"{quote(str(field.column))} {field.db_type(real)}" for field in fields)

@@ -3,7 +3,7 @@
 The constructor walks every field of the model for each instance (a ``Message`` has fifty),
 popping keyword arguments and asking each field for its default: for the inbound paths, which
 build a message per follow-up and four rows per new lead, that was the largest single cost
-(profiled: a fifth of a follow-up's CPU). Here the defaults that are immutable values (``None``,
+(profiled: a fifth of the inbound mix's CPU, all models). Here the defaults that are immutable values (``None``,
 a string, a number, a bool) are worked out once per model and copied into each instance; every
 other default (``dict`` for a JSON field, ``timezone.now``, a database default) is asked of its
 field for every instance, as the constructor does. The given values are then set by name through

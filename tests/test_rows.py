@@ -81,3 +81,51 @@ def test_a_post_init_receiver_gets_the_constructor() -> None:
     finally:
         post_init.disconnect(receiver, sender=Message)
     assert seen == [built]
+
+
+def loaded_state(obj: models.Model) -> dict[str, Any]:
+    values = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+    return {"values": values, "keys": list(values), "adding": obj._state.adding, "db": obj._state.db}
+
+
+@pytest.mark.django_db
+def test_loaded_makes_what_iterating_the_queryset_makes() -> None:
+    lead = Lead.objects.create(
+        wa_id="919800000001",
+        phone="+919800000001",
+        name="Asha",
+        location={"source": "phone"},
+        first_message_at=AT,
+    )
+    Lead.objects.create(wa_id="919800000002")
+    Conversation.objects.create(lead=lead, phone_number_id="111", started_at=AT)
+    for queryset in (
+        Lead.objects.order_by("pk"),
+        Lead.objects.filter(wa_id="919800000001"),
+        Conversation.objects.filter(lead__in=[lead]),
+    ):
+        fast, slow = rows.loaded(queryset), list(queryset)
+        assert [type(o) for o in fast] == [type(o) for o in slow]
+        assert [loaded_state(o) for o in fast] == [loaded_state(o) for o in slow]
+    assert rows.loaded(Lead.objects.filter(pk=lead.pk))[0].location == {"source": "phone"}
+
+
+@pytest.mark.django_db
+def test_loaded_iterates_what_it_cannot_reproduce() -> None:
+    lead = Lead.objects.create(wa_id="919800000001", name="Asha")
+    Conversation.objects.create(lead=lead, phone_number_id="111")
+    (only,) = rows.loaded(Lead.objects.only("name"))
+    assert only.get_deferred_fields()  # a deferred load, as the queryset makes it
+    (thread,) = rows.loaded(Conversation.objects.select_related("lead"))
+    assert Conversation.lead.is_cached(thread)
+    seen: list[models.Model] = []
+
+    def receiver(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Lead)
+    try:
+        (heard,) = rows.loaded(Lead.objects.all())
+    finally:
+        post_init.disconnect(receiver, sender=Lead)
+    assert seen == [heard]

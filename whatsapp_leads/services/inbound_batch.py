@@ -41,6 +41,7 @@ from .engagement import Tally
 from .fitting import TooLong, exact, fit
 from .kinds import words_only
 from .routing.business_clock import BusinessClock
+from .rows import loaded
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def _look_up(messages: Sequence[InboundMessage]) -> _Known:
     stored = set(Message.objects.filter(wamid__in=wamids).order_by().values_list("wamid", flat=True))
     wa_ids = {m.contact.wa_id for m in messages if m.contact.wa_id}
     user_ids = {m.contact.user_id for m in messages if m.contact.user_id}
-    leads = list(
+    leads = loaded(  # list(queryset), for less (``rows.loaded``)
         Lead.objects.select_for_update()
         .filter(Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids))
         .order_by("pk")  # one order for every worker: no deadlock between two runs
@@ -125,7 +126,7 @@ def _look_up(messages: Sequence[InboundMessage]) -> _Known:
     numbers = {m.business.phone_number_id for m in messages}
     threads = {
         (c.lead_id, c.phone_number_id): c
-        for c in Conversation.objects.filter(lead__in=leads, phone_number_id__in=numbers)
+        for c in loaded(Conversation.objects.filter(lead__in=leads, phone_number_id__in=numbers))
     }
     return _Known(
         wamids=stored,

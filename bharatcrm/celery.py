@@ -30,7 +30,7 @@ def _freeze_startup_objects(**kwargs) -> None:
     """Move what the worker holds once started (Django, models, the app's modules) out of the GC's sight.
 
     A drained batch allocates thousands of short-lived objects, and every collection they trigger
-    walked those long-lived ones too: a tenth of the CPU of an inbound message (``bench.followups_bench``
+    walked those long-lived ones too: 12 % of the CPU of an inbound message (``bench.followups_bench``
     with and without ``gc.freeze``). Frozen objects are never collected, so only what exists when
     the pool process starts is frozen, after a collection.
     """

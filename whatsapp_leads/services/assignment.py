@@ -31,6 +31,7 @@ from ..signals import lead_assigned
 from .fitting import fit
 from .routing import eligibility, strategies
 from .routing.hours import business_time_zone
+from .rows import build
 from .sla import deadline
 
 NEXT_ON_DUTY = "next_on_duty"
@@ -181,7 +182,8 @@ def assignment_row(
     """Set the owner on ``lead`` (in memory) and return the unsaved log row of the change."""
     previous = lead.owner
     lead.owner = owner
-    return LeadAssignment(
+    return build(  # LeadAssignment(...) for a fraction of its cost (``rows``)
+        LeadAssignment,
         lead=lead,
         owner=owner,
         previous_owner=previous,

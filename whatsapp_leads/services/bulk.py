@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import json
 import sqlite3
 import uuid
@@ -107,7 +108,7 @@ def json_rows(
     for obj in objects:
         record: dict[str, Any] = {}
         for field, column, attname, stamps, kind in plan:
-            value = field.pre_save(obj, True) if stamps else getattr(obj, attname)
+            value = _value(obj, field, attname, stamps) if stamps else getattr(obj, attname)
             if kind == "json":
                 pass
             elif kind == "aware":
@@ -133,7 +134,7 @@ def flat_params(
     params: list[Any] = []
     for obj in objects:
         for field, attname, stamps, kind in plan:
-            value = field.pre_save(obj, True) if stamps else getattr(obj, attname)
+            value = _value(obj, field, attname, stamps) if stamps else getattr(obj, attname)
             plain = value is None if kind == "aware" else type(kind) is tuple and type(value) in kind
             params.append(value if plain else field.get_db_prep_save(value, real))
     return params
@@ -143,11 +144,28 @@ def _stamps(field: models.Field) -> bool:
     """Whether an INSERT's value of ``field`` comes from ``pre_save`` rather than the attribute.
 
     ``auto_now``/``auto_now_add`` stamp it; any other field class overriding ``pre_save`` (a
-    file field committing its file) is asked too. A plain date/time field is only read.
+    file field committing its file) is asked too, but for a file field holding a plain name
+    (``_value``). A plain date/time field is only read.
     """
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return True
     return type(field).pre_save is not models.Field.pre_save and not isinstance(field, models.DateField)
+
+
+def _value(obj: models.Model, field: models.Field, attname: str, stamps: bool) -> Any:
+    """The value an INSERT of ``obj`` writes for ``field`` (before ``get_db_prep_save``).
+
+    A file field whose attribute is still the stored name (a ``str``: no file was assigned) has
+    nothing to commit, and writes that name: ``pre_save`` would only wrap it in a ``FieldFile``
+    first: a third of preparing a batch of new messages' rows (profiled).
+    """
+    if not stamps:
+        return getattr(obj, attname)
+    if type(field) is models.FileField:
+        name = obj.__dict__.get(attname)
+        if type(name) is str:
+            return name
+    return field.pre_save(obj, True)
 
 
 # Values ``get_db_prep_save`` hands back unchanged, by field class (exact classes only): a text
@@ -196,5 +214,13 @@ def dumps_rows(records: list[dict[str, Any]]) -> str:
 
 def record_type(fields: Sequence[models.Field]) -> str:
     """``column type, ...``: the record definition ``jsonb_to_recordset`` reads ``json_rows`` with."""
-    quote = connection.ops.quote_name
-    return ", ".join(f"{quote(str(field.column))} {field.db_type(connection)}" for field in fields)
+    return _record_type(connection.alias, connection.vendor, tuple(fields))
+
+
+@functools.lru_cache(maxsize=256)
+def _record_type(alias: str, vendor: str, fields: tuple[models.Field, ...]) -> str:
+    """Worked out once per column list: ``db_type`` for the forty-odd columns of a new lead's rows
+    was 3 % of a set-based run of new leads (profiled)."""
+    real = connections[alias]
+    quote = real.ops.quote_name
+    return ", ".join(f"{quote(str(field.column))} {field.db_type(real)}" for field in fields)

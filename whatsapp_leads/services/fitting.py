@@ -15,6 +15,8 @@ field itself, never repeated as a number:
 
 from __future__ import annotations
 
+import functools
+
 from django.db import models
 
 MARK = "…"
@@ -28,8 +30,13 @@ class TooLong(ValueError):
         self.label, self.limit = label, limit
 
 
+@functools.lru_cache(maxsize=512)
 def limit(model: type[models.Model], field_name: str) -> int | None:
-    """The column's ``max_length`` (None: unlimited)."""
+    """The column's ``max_length`` (None: unlimited).
+
+    Cached: a model's fields do not change while the process runs, and every inbound message asks
+    a dozen times (``get_field`` each time was a visible share of a follow-up's cost).
+    """
     return getattr(model._meta.get_field(field_name), "max_length", None)
 
 

@@ -17,6 +17,7 @@ from phonenumbers import PhoneNumberType, carrier, geocoder
 
 from ..models import Lead
 from .fitting import fit
+from .phones import parsed
 
 SHARED, FLOW, PHONE = "shared_location", "flow", "phone"
 LANDLINES = (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
@@ -26,7 +27,7 @@ MOBILES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 def from_number(phone: str) -> tuple[str, dict[str, Any]]:
     """(country, location) that the number alone tells; ("", {}) for no readable number."""
     try:
-        number = phonenumbers.parse(phone or "", None)
+        number = parsed(phone or "", None)  # read once with ``to_e164``
     except phonenumbers.NumberParseException:
         return "", {}
     country = phonenumbers.region_code_for_number(number) or ""

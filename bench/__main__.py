@@ -212,6 +212,22 @@ def _rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its children (the prefork pool)."""
+    total = 0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for each in [pid, *(int(child) for child in children)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _queue_all(ids: list[int]) -> int:
     """Hand stored events to the workers as the webhook view does; returns how many wakes went out.
 
@@ -251,6 +267,7 @@ def drain(
         log_dir=log_dir,
     ) as worker:
         started = time.perf_counter()
+        cpu_before = _cpu_seconds(worker.process.pid)
 
         def done() -> bool:
             count = finished.count()
@@ -262,6 +279,7 @@ def drain(
             done, timeout=args.worker_timeout, what=f"{len(ids)} events of {name} processed", interval=0.2
         )
         seconds = time.perf_counter() - started
+        worker_cpu = _cpu_seconds(worker.process.pid) - cpu_before
         failed = ours.filter(status=WebhookEvent.Status.FAILED).count()
         if failed:
             worker.dump_log()
@@ -273,6 +291,7 @@ def drain(
         "published": queued,
         "seconds": round(seconds, 3),
         "per_second": round(rate, 1),
+        "worker_cpu_ms_per_event": round(1000 * worker_cpu / len(ids), 3),
         "load_average": _load(),
     }
     if sample_rss and samples:
@@ -283,7 +302,8 @@ def drain(
         result["rss_mb_end"] = round(samples[-1][1], 1)
         result["rss_growth_mb"] = round(max(warm) - warm[0], 1)
     print(
-        f"  {name}: {len(ids)} events in {seconds:.2f}s = {rate:.1f} events/s"
+        f"  {name}: {len(ids)} events in {seconds:.2f}s = {rate:.1f} events/s,"
+        f" {result['worker_cpu_ms_per_event']} worker CPU ms per event"
         f"  (published {queued}; load {result['load_average']})"
         + (f"  rss growth {result['rss_growth_mb']} MB" if "rss_growth_mb" in result else ""),
         flush=True,

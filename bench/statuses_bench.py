@@ -63,6 +63,21 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def _backend_cpu() -> float | None:
+    """CPU seconds (user + system) of this connection's PostgreSQL backend so far, when it runs on
+    this machine (``/proc``): the database's share of the work, which the wall time mixes with load."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def _counting() -> Iterator[Counter[str]]:
     """Every statement this connection runs (by its first word) and every commit that writes, while inside."""
@@ -139,6 +154,7 @@ def in_process(args: argparse.Namespace, *, offset: int) -> dict[str, Any]:
     app_settings.reload()
     wamids, ids = _store(args.messages, offset)
     profiler = cProfile.Profile() if args.profile else None
+    backend = _backend_cpu()
     with _counting() as seen:
         cpu, wall = time.process_time(), time.perf_counter()
         if profiler:
@@ -147,6 +163,7 @@ def in_process(args: argparse.Namespace, *, offset: int) -> dict[str, Any]:
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    backend_after = _backend_cpu()
     load = _load()
     _check(wamids, ids)
     batches = max(1, report.batches)
@@ -159,6 +176,11 @@ def in_process(args: argparse.Namespace, *, offset: int) -> dict[str, Any]:
         "statements_per_batch": round(seen["statements"] / batches, 1),
         "commits_per_batch": round(seen["commits"] / batches, 1),
         "cpu_ms_per_status": round(1000 * cpu / len(ids), 3),
+        "postgres_cpu_ms_per_status": (
+            round(1000 * (backend_after - backend) / len(ids), 3)
+            if backend is not None and backend_after is not None
+            else None
+        ),
         "statements": dict(seen.most_common()),
         "load_average": load,
     }
@@ -166,7 +188,8 @@ def in_process(args: argparse.Namespace, *, offset: int) -> dict[str, Any]:
         f"  in process: {len(ids)} statuses in {wall:.2f}s = {figures['statuses_per_second']}/s;"
         f" batch {figures['batch_size']}, {report.batches} batches,"
         f" {figures['statements_per_batch']} statements + {figures['commits_per_batch']} commits per batch,"
-        f" {figures['cpu_ms_per_status']} CPU ms per status here (load {load})",
+        f" {figures['cpu_ms_per_status']} CPU ms per status here"
+        f" + {figures['postgres_cpu_ms_per_status']} in PostgreSQL's backend (load {load})",
         flush=True,
     )
     print(f"  statements: {figures['statements']}", flush=True)

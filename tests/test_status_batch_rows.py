@@ -130,3 +130,100 @@ def test_the_drains_one_statement_claim_counts_loads_and_releases_every_lock():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
         assert cursor.fetchone()[0] == 0
+
+
+def test_partial_instances_skip_the_constructor_only_when_nothing_could_tell(monkeypatch):
+    from django.db.models.signals import post_init
+
+    message = sent("wamid.PLAIN1")
+    names = ("id", *statuses.MESSAGE_FIELDS)
+    rows = list(Message.objects.filter(pk=message.pk).values_list(*names))
+    (plain,) = partial_instances(Message, names, rows)
+    attnames = [Message._meta.get_field(name).attname for name in names]
+    constructed = Message.from_db(connection.alias, attnames, rows[0])  # Django's own deferred load
+
+    assert plain.__dict__.keys() - {"_state"} == constructed.__dict__.keys() - {"_state"}
+    assert (plain._state.adding, plain._state.db) == (constructed._state.adding, constructed._state.db)
+    assert plain.get_deferred_fields() == constructed.get_deferred_fields()
+    plain.status = "read"
+    plain.save(update_fields=["status"])  # a loaded instance saves as any other
+    assert Message.objects.get(pk=message.pk).status == "read"
+
+    seen: list[int] = []
+
+    def initialised(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_init.connect(initialised, sender=Message, weak=False)
+    try:
+        partial_instances(Message, names, rows)
+    finally:
+        post_init.disconnect(initialised, sender=Message)
+    assert seen == [message.pk]  # a receiver listening: the constructor runs, its signal with it
+
+
+def test_the_batch_locks_and_loads_its_messages_as_the_queryset_would():
+    first, second = sent("wamid.LOCK1"), sent("wamid.LOCK2")
+    names = ("id", *statuses.MESSAGE_FIELDS)
+    from django.db import transaction
+
+    with transaction.atomic():
+        locked = statuses._lock_messages(sorted([second.wamid, first.wamid, "wamid.UNKNOWN"]))
+    expected = list(Message.objects.filter(pk__in=[first.pk, second.pk]).order_by("pk").values_list(*names))
+    assert [tuple(getattr(m, Message._meta.get_field(n).attname) for n in names) for m in locked] == expected
+
+
+def test_a_batchs_signals_fire_after_its_commit_in_order_and_not_when_it_is_undone(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    from whatsapp_leads.providers.registry import get_provider
+    from whatsapp_leads.signals import message_status_changed
+
+    first, second = sent("wamid.SIG1"), sent("wamid.SIG2")
+    seen: list[tuple[str, str, str]] = []
+
+    def changed(sender, message, status, previous_status, **kwargs):
+        seen.append((message.wamid, status, previous_status))
+
+    def reports(wamid: str) -> list:
+        items = [
+            status(wamid, state, timestamp=T0 + offset) for state, offset in (("delivered", 1), ("read", 2))
+        ]
+        return get_provider("meta").parse(dumps(envelope(statuses_value(items))), headers={})
+
+    message_status_changed.connect(changed, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as undone, transaction.atomic():
+            statuses.record_statuses(reports(first.wamid))
+            transaction.set_rollback(True)
+        assert seen == [] and undone == []  # undone: nothing announced
+        with django_capture_on_commit_callbacks(execute=True) as hooks:
+            with transaction.atomic():
+                statuses.record_statuses(reports(second.wamid) + reports(first.wamid))
+            assert seen == []  # not before the commit
+    finally:
+        message_status_changed.disconnect(changed)
+    assert len(hooks) == 1  # one hook for the batch
+    # Each message's changes in the order applied (messages in id order), once each.
+    assert seen == [
+        (first.wamid, "delivered", "pending"),
+        (first.wamid, "read", "delivered"),
+        (second.wamid, "delivered", "pending"),
+        (second.wamid, "read", "delivered"),
+    ]
+
+
+@pytest.mark.postgres
+def test_messages_and_events_leave_room_on_their_pages_for_a_batchs_updates():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s) ORDER BY relname",
+            [["whatsapp_leads_message", "whatsapp_leads_webhookevent"]],
+        )
+        found = cursor.fetchall()
+    assert found == [
+        ("whatsapp_leads_message", ["fillfactor=50"]),
+        ("whatsapp_leads_webhookevent", ["fillfactor=50"]),
+    ]

@@ -2,9 +2,10 @@
 
 ``nox -l`` lists the sessions, ``nox -s "tests(3.13-dj6.0-postgres)"`` runs one, and
 ``nox -t ci`` runs what ``.ci/run`` adds to ``make test`` (which is Python 3.11 with the pinned Django
-5.2 on both databases). Every session installs ``requirements.txt`` with its own Django release in
-place of the pinned one, and the package itself, so pip checks that ``pyproject.toml``'s ranges
-admit that Django.
+5.2 on both databases); ``.ci/run`` passes each session its tests (``-m ...``: all but the slow ones,
+and on Python 3.13 with Django 5.2 neither the browser nor the volume tests, see there). Every
+session installs ``requirements.txt`` with its own Django release in place of the pinned one, and
+the package itself, so pip checks that ``pyproject.toml``'s ranges admit that Django.
 
 Each session has its own PostgreSQL database (``TEST_POSTGRES_URL``'s name plus the session's
 suffix, e.g. ``whatsapp_leads_py313_dj60``) and its own Redis database (the table below, on

@@ -184,6 +184,7 @@ def overlong_rows() -> tuple[list[str], set[tuple[type[Any], str]]]:
     return problems, cut
 
 
+@pytest.mark.volume
 def test_every_overlong_string_in_every_payload_is_stored_cut_or_refused_by_name():
     problems: list[str] = []
     reached: set[tuple[type[models.Model], str]] = set()

@@ -8,6 +8,7 @@ directory and pings it through the remote-control (fanout) exchange, the part th
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,9 +101,25 @@ def test_file_broker_worker_and_remote_control_write_only_under_var(tmp_path):
         cwd=workdir,
         env={"BHARATCRM_VAR_DIR": str(var_dir), "PYTHONPATH": str(REPO_DIR)},
         log_dir=tmp_path / "logs",
-    ):
+    ) as worker:
+        # Addressed to this worker, the ping returns with its pong instead of waiting out the
+        # timeout for any other worker's; it still goes out through the fanout exchange.
+        node = re.search(r"(wltest-[0-9a-f]+@\S+) ready\.", worker.log())
+        assert node is not None, worker.log()
         ping = subprocess.run(
-            [sys.executable, "-m", "celery", "-A", "bharatcrm", "inspect", "ping", "--timeout", "5"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "bharatcrm",
+                "inspect",
+                "ping",
+                "--timeout",
+                "5",
+                "--destination",
+                node.group(1),
+            ],
             cwd=workdir,
             env=env,
             capture_output=True,

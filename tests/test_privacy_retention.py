@@ -104,6 +104,7 @@ def test_a_dry_run_counts_and_changes_nothing(retention):
     assert ErasureRecord.objects.count() == 0
 
 
+@pytest.mark.volume
 def test_100000_expired_bodies_are_purged_in_batches_with_progress(retention):
     retention(RAW_BODY_RETENTION_DAYS=30)
     WebhookEvent.objects.bulk_create(

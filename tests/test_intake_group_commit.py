@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, DataError, connections, router
+from django.db import DatabaseError, DataError, connections, router, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -184,3 +184,162 @@ def test_without_group_commit_each_webhook_is_its_own_statement(settings, monkey
     first = intake.store_received(provider="meta", body=b"{}", headers={}, remote_addr=None)
     assert WebhookEvent.objects.get().pk == first
     assert WebhookEvent.objects.get().received_at <= timezone.now()
+
+
+def _store(n: int) -> int:
+    return intake.store_received(
+        provider="meta", body=f"body {n}".encode(), headers={"n": str(n)}, remote_addr="127.0.0.1"
+    )
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_webhook_arriving_while_a_statement_awaits_its_commit_is_written_alongside_it(
+    monkeypatch, group
+):
+    """Two statements at the database at once; the requests arriving after that share the next one.
+
+    Another transaction holds a lock the INSERT needs, so each statement that reaches the database
+    stays there, sent and unanswered, until the test lets go.
+    """
+    written: list[int] = []
+    real = intake._write
+    monkeypatch.setattr(intake, "_write", lambda alias, rows: written.append(len(rows)) or real(alias, rows))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_table() -> None:
+        try:
+            with transaction.atomic(), connection_for_test().cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {WebhookEvent._meta.db_table} IN SHARE MODE")
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    results: list[Any] = [None] * 4
+
+    def request(n: int) -> None:
+        try:
+            results[n] = _store(n)
+        except Exception as error:  # the test looks at it
+            results[n] = error
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_table)
+    holder.start()
+    assert locked.wait(20)
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(4)]
+    try:
+        threads[0].start()
+        _wait_until(lambda: group._sent == 1, "the first statement to reach the database")
+        threads[1].start()  # finds one statement at the database: written at once, alongside it
+        _wait_until(lambda: group._sent == 2, "the second statement to reach the database")
+        assert written == [1, 1] and not group._waiting
+        threads[2].start()  # both statements are there: waits, and so does the next
+        threads[3].start()
+        _wait_until(lambda: len(group._waiting) == 2, "the last two requests to queue")
+        assert written == [1, 1]
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        for thread in threads:
+            if thread.ident:  # started
+                thread.join(timeout=60)
+    assert written == [1, 1, 2]  # the two that waited shared the next statement
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 4
+    for n, event_id in enumerate(results):
+        assert bytes(WebhookEvent.objects.get(pk=event_id).body) == f"body {n}".encode()
+    assert not group._writing
+
+
+def connection_for_test() -> Any:
+    return connections[router.db_for_write(WebhookEvent)]
+
+
+def test_only_postgresql_takes_a_second_statement_while_one_awaits_its_commit(group):
+    expected = intake.MAX_AT_DATABASE if connection_for_test().vendor == "postgresql" else 1
+    assert group.at_once == expected
+
+
+def test_the_stored_row_has_the_request_s_headers_and_address_and_the_model_s_defaults():
+    event_id = intake.store_received(
+        provider="meta", body=b"{}", headers={"user-agent": "Bot/1 ü", "x-n": "2"}, remote_addr="2001:db8::1"
+    )
+    event = WebhookEvent.objects.get(pk=event_id)
+    assert event.headers == {"user-agent": "Bot/1 ü", "x-n": "2"}
+    assert event.remote_addr == "2001:db8::1"
+    assert (event.status, event.attempts, event.update_count, event.error, event.traceback) == (
+        WebhookEvent.Status.PENDING,
+        0,
+        0,
+        "",
+        "",
+    )
+    assert event.queued_at == event.received_at
+
+
+@pytest.mark.postgres
+def test_on_psycopg_3_the_insert_sends_its_values_apart_from_the_sql():
+    psycopg = pytest.importorskip("psycopg")
+    connection = connection_for_test()
+    with intake._cursor(connection) as cursor:
+        assert isinstance(cursor.cursor, psycopg.Cursor)
+        assert not isinstance(cursor.cursor, psycopg.ClientCursor)  # Django's default binds on the client
+
+
+def _prepared_inserts() -> int:
+    with connection_for_test().cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO %%webhookevent%%'"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_on_psycopg_3_the_insert_is_prepared_once_per_connection_and_django_s_statements_are_not():
+    pytest.importorskip("psycopg")
+    connection = connection_for_test()
+    connection.close()  # a session of its own: none of the other tests' statements
+    first, second = _store(1), _store(2)
+
+    assert _prepared_inserts() == 1  # the same statement both times
+    assert connection.connection.prepare_threshold is None  # Django's own queries stay unprepared
+    WebhookEvent.objects.filter(pk__in=[first, second]).count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.postgres
+def test_an_insert_whose_prepared_statement_vanished_is_stored_unprepared_and_the_connection_stops_preparing(
+    caplog,
+):
+    """What a pooler in transaction mode does to a session's statements: DEALLOCATE stands in for it."""
+    pytest.importorskip("psycopg")
+    connection = connection_for_test()
+    connection.close()
+    _store(1)
+    assert _prepared_inserts() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    stored = _store(2)
+
+    assert bytes(WebhookEvent.objects.get(pk=stored).body) == b"body 2"
+    assert "sending unprepared" in caplog.text
+    _store(3)
+    assert _prepared_inserts() == 0
+    assert WebhookEvent.objects.count() == 3
+
+
+@pytest.mark.postgres
+def test_with_django_s_setting_for_a_transaction_pooler_the_insert_is_not_prepared(monkeypatch):
+    pytest.importorskip("psycopg")
+    connection = connection_for_test()
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    _store(1)
+    _store(2)
+    assert _prepared_inserts() == 0
+    assert WebhookEvent.objects.count() == 2

@@ -9,7 +9,7 @@ Here the positions are worked out once per batch and each row fills a copy of a 
 
 When nothing can tell the difference (the model keeps ``Model``'s ``__init__`` and ``from_db``,
 no ``pre_init``/``post_init`` receiver listens to it, and every loaded field's attribute is a
-plain deferred attribute), the instance is built as the constructor would leave it: a fresh
+plain deferred attribute or a file's), the instance is built as the constructor would leave it: a fresh
 ``ModelState`` (loaded from ``alias``, not adding) and the loaded values in its ``__dict__``, the
 others absent, which is what makes a field deferred. The constructor walks every concrete field
 (fifty for a message), so for a batch's messages and events it was most of the cost.
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from django.db import connection, models
 from django.db.models.base import DEFERRED, ModelState
+from django.db.models.fields.files import FileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
@@ -51,18 +52,12 @@ def partial_instances(
     alias = connection.alias
     objects = []
     loaded = [attnames[slot] for slot in slots]
-    if _plain_construction(model, loaded):
-        new = object.__new__
+    if constructor_free(model, loaded):
         for row in rows:
             values = list(row)
             for n, converter in converters:
                 values[n] = converter(values[n], columns[n] if columns else None, connection)
-            obj = new(model)
-            state = ModelState()
-            state.adding, state.db = False, alias
-            obj._state = state
-            obj.__dict__.update(zip(loaded, values, strict=True))
-            objects.append(obj)
+            objects.append(loaded_instance(model, alias, loaded, values))
         return objects
     for row in rows:
         values = list(row)
@@ -75,8 +70,21 @@ def partial_instances(
     return objects
 
 
-def _plain_construction(model: type[models.Model], attnames: Sequence[str]) -> bool:
-    """Whether an instance of ``model`` with these fields loaded can skip the constructor (module docstring)."""
+def raw_instances(model: type[M], names: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[M]:
+    """``partial_instances`` for rows our own SQL fetched: each column converted as a queryset converts it
+    (the backend's converters, then the field's)."""
+    meta = model._meta
+    columns = [meta.get_field(name).get_col(meta.db_table) for name in names]  # type: ignore[union-attr]
+    converters = [
+        (n, converter)
+        for n, column in enumerate(columns)
+        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
+    ]
+    return partial_instances(model, names, rows, converters=converters, columns=columns)
+
+
+def constructor_free(model: type[models.Model], attnames: Sequence[str]) -> bool:
+    """Whether an instance of ``model`` with these attributes loaded can skip the constructor (module docstring)."""
     overridden = {"__init__", "from_db"}
     for klass in model.__mro__:
         if klass is models.Model:
@@ -85,5 +93,18 @@ def _plain_construction(model: type[models.Model], attnames: Sequence[str]) -> b
             return False
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
         return False
-    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
-    return all(type(inspect.getattr_static(model, name, None)) in plain for name in attnames)
+    return all(type(inspect.getattr_static(model, name, None)) in _PLAIN_ATTRIBUTES for name in attnames)
+
+
+def loaded_instance(model: type[M], alias: str, attnames: Sequence[str], values: Iterable[Any]) -> M:
+    """An instance as ``from_db`` leaves it, for a model and attributes ``constructor_free`` accepts."""
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding, state.db = False, alias
+    obj._state = state
+    obj.__dict__.update(zip(attnames, values, strict=True))
+    return obj
+
+
+# Attributes whose value the constructor only stores (a file's is wrapped when read, either way).
+_PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute, FileDescriptor)

@@ -29,7 +29,7 @@ from ..providers.registry import UnknownProvider, get_provider
 from . import inbound_batch, statuses
 from .fitting import TooLong
 from .ingest import apply_update
-from .partial import partial_instances
+from .partial import raw_instances
 
 logger = logging.getLogger(__name__)
 
@@ -203,14 +203,7 @@ def count_attempts_sql(ids_sql: str) -> str:
 
 def loaded_events(rows: list[tuple[object, ...]]) -> list[WebhookEvent]:
     """Events from rows of ``LOADED_FIELDS`` (other fields deferred), in arrival order."""
-    meta = WebhookEvent._meta
-    columns = [meta.get_field(name).get_col(meta.db_table) for name in LOADED_FIELDS]  # type: ignore[union-attr]
-    converters = [  # what a queryset applies to each column: the backend's, then the field's
-        (n, converter)
-        for n, column in enumerate(columns)
-        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-    ]
-    events = partial_instances(WebhookEvent, LOADED_FIELDS, rows, converters=converters, columns=columns)
+    events = raw_instances(WebhookEvent, LOADED_FIELDS, rows)
     events.sort(key=lambda event: (event.received_at, event.pk))
     return events
 

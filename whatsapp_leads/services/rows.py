@@ -35,6 +35,8 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query import ModelIterable
 from django.db.models.signals import post_init, pre_init
 
+from .partial import constructor_free, loaded_instance
+
 M = TypeVar("M", bound=models.Model)
 
 _IMMUTABLE = (type(None), str, int, bool, float, decimal.Decimal)
@@ -64,9 +66,9 @@ def loaded(queryset: QuerySet[M]) -> list[M]:
     annotations or ``values``); anything else, or a model whose instances could tell, is iterated."""
     model = queryset.model
     query = queryset.query
+    attnames = [str(field.attname) for field in model._meta.concrete_fields]
     plain = (
-        _plan(model) is not None
-        and model.from_db.__func__ is models.Model.from_db.__func__  # type: ignore[attr-defined]
+        constructor_free(model, attnames)
         and not query.deferred_loading[0]
         and query.deferred_loading[1]
         and not query.select_related
@@ -75,21 +77,11 @@ def loaded(queryset: QuerySet[M]) -> list[M]:
         and queryset._iterable_class is ModelIterable
         and not queryset._prefetch_related_lookups  # type: ignore[attr-defined]
         and not queryset._known_related_objects  # type: ignore[attr-defined]
-        and not pre_init.has_listeners(model)
-        and not post_init.has_listeners(model)
     )
     if not plain:
         return list(queryset)
-    attnames = [str(field.attname) for field in model._meta.concrete_fields]
     alias = queryset.db
-    objects = []
-    for row in queryset.values_list(*attnames):
-        obj = model.__new__(model)
-        state = ModelState()
-        state.adding, state.db = False, alias
-        obj.__dict__ = {"_state": state, **dict(zip(attnames, row, strict=True))}
-        objects.append(obj)
-    return objects
+    return [loaded_instance(model, alias, attnames, row) for row in queryset.values_list(*attnames)]
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from ..signals import message_failed, message_status_changed
 from .bulk import dumps_rows, record_type, update_rows
 from .fitting import exact, fit, fitted
 from .outbound.outbox import resolve_by_callback
-from .partial import partial_instances
+from .partial import partial_instances, raw_instances
 
 RANK: dict[str, int] = {
     "pending": 0,
@@ -100,34 +100,29 @@ def _change(message: Message, update: StatusUpdate | _Report) -> tuple[list[str]
     return fields, previous if changed else None
 
 
+def _send(message: Message, status: str, previous: str) -> None:
+    """The signals of one change: the status change, and for a failure its reason too."""
+    message_status_changed.send(sender=Message, message=message, status=status, previous_status=previous)
+    if status == TERMINAL:
+        message_failed.send(
+            sender=Message, message=message, code=message.error_code, words=message.error_words
+        )
+
+
 def _announce(message: Message, status: str, previous: str) -> None:
     """The signals of one change, after commit (once per change, in the order they were applied)."""
-    transaction.on_commit(
-        lambda: message_status_changed.send(
-            sender=Message, message=message, status=status, previous_status=previous
-        )
-    )
-    if status == TERMINAL:
-        transaction.on_commit(
-            lambda: message_failed.send(
-                sender=Message, message=message, code=message.error_code, words=message.error_words
-            )
-        )
+    transaction.on_commit(lambda: _send(message, status, previous))
 
 
 def _announce_all(changes: list[tuple[Message, str, str]]) -> None:
-    """A batch's signals, after its commit: ``_announce``'s, for each (message, status, previous) in order.
+    """A batch's signals, after its commit: ``_send`` for each (message, status, previous) in order.
 
     One ``on_commit`` hook for the batch rather than one or two per change: registering a hook
     cost about as much as the forward-only rule itself. As with a hook per change, a receiver
     that raises stops the signals after it.
     """
     for message, status, previous in changes:
-        message_status_changed.send(sender=Message, message=message, status=status, previous_status=previous)
-        if status == TERMINAL:
-            message_failed.send(
-                sender=Message, message=message, code=message.error_code, words=message.error_words
-            )
+        _send(message, status, previous)
 
 
 def apply(message: Message, update: StatusUpdate) -> bool:
@@ -254,12 +249,6 @@ def _lock_messages(wamids: list[str]) -> list[Message]:
         return partial_instances(Message, names, locked)
     meta = Message._meta
     fields = [meta.get_field(name) for name in names]
-    columns = [field.get_col(meta.db_table) for field in fields]  # type: ignore[union-attr]
-    converters = [  # what a queryset applies to each column: the backend's, then the field's
-        (n, converter)
-        for n, column in enumerate(columns)
-        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-    ]
     quote = connection.ops.quote_name
     selected = ", ".join(quote(str(field.column)) for field in fields)  # type: ignore[union-attr]
     table = quote(meta.db_table)
@@ -269,7 +258,7 @@ def _lock_messages(wamids: list[str]) -> list[Message]:
             [wamids],
         )
         rows = cursor.fetchall()
-    return partial_instances(Message, names, rows, converters=converters, columns=columns)
+    return raw_instances(Message, names, rows)
 
 
 def _keep_and_load(

@@ -69,7 +69,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--stored-events", type=int, default=1_000_000, help="events stored for the scale run"
     )
     parser.add_argument("--drain-events", type=int, default=5_000, help="events of the scale/memory drain")
-    parser.add_argument("--embedded-events", type=int, default=300, help="burst on SQLite + file broker")
+    parser.add_argument("--embedded-events", type=int, default=1000, help="burst on SQLite + file broker")
     parser.add_argument("--latency-seconds", type=float, default=5.0, help="paced phase at half of peak")
     parser.add_argument("--worker-timeout", type=float, default=300.0, help="cap on the worker phase")
     parser.add_argument("--keep-db", action="store_true", help="leave wl_bench in place afterwards")

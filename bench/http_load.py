@@ -60,6 +60,9 @@ class Result:
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    # ``time.perf_counter()`` when the first client started sending: CLOCK_MONOTONIC on Linux,
+    # one clock for every process, so a caller can time what follows from the first request on.
+    started_at: float = 0.0
     latencies: list[float] = field(default_factory=list)
     # CPU seconds the client processes spent between the barrier and their last answer: whether
     # the load generator, not the server, is what a figure measures.
@@ -167,5 +170,6 @@ def run(plan: Plan) -> Result:
         combined.statuses.update(statuses)
         combined.errors.update(errors)
         combined.latencies += latencies
-    combined.seconds = max(r[2] for r in rows) - min(r[1] for r in rows)
+    combined.started_at = min(r[1] for r in rows)
+    combined.seconds = max(r[2] for r in rows) - combined.started_at
     return combined

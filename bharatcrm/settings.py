@@ -225,6 +225,9 @@ if env("WHATSAPP_WAKE_INTERVAL_SECONDS", default=""):
 # Intake's group commit (whatsapp_leads.conf GROUP_COMMIT), on unless the environment turns it off.
 if env("WHATSAPP_GROUP_COMMIT", default=""):
     WHATSAPP_LEADS["GROUP_COMMIT"] = env.bool("WHATSAPP_GROUP_COMMIT")
+# Webhook POSTs answered outside Django's middleware (bharatcrm/wsgi.py, whatsapp_leads.wsgi).
+if env("WHATSAPP_WEBHOOK_FAST_PATH", default=""):
+    WHATSAPP_LEADS["WEBHOOK_FAST_PATH"] = env.bool("WHATSAPP_WEBHOOK_FAST_PATH")
 
 LOGGING = {
     "version": 1,

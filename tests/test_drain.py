@@ -284,3 +284,44 @@ def test_a_failed_status_in_a_batch_keeps_its_error_details_on_the_message_and_t
         True,
     )
     assert report.payload["errors"][0]["code"] == 131026
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_stored_while_a_woken_worker_lingers_is_processed_within_a_poll_not_at_the_end(settings):
+    """The view skips the publish of webhooks a recent wake covers; the woken worker keeps looking.
+
+    Real threads on the real database: the drain runs in one with a 3-second window; a row is
+    committed from this thread once it is lingering on the empty inbox. It must be processed
+    while the drain still lingers, long before the window closes (a look only at the end of the
+    window, as before, processed it after 3 s).
+    """
+    import threading
+    import time
+
+    from django.db import connection
+
+    settings.WHATSAPP_LEADS = {**settings.WHATSAPP_LEADS, "WAKE_INTERVAL_SECONDS": 3.0}
+    reports: list[drain.DrainReport] = []
+
+    def lingering_worker() -> None:
+        try:
+            reports.append(drain.drain(linger=True))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=lingering_worker)
+    started = time.monotonic()
+    worker.start()
+    time.sleep(0.2)  # past its first, empty look
+    event = WebhookEventFactory(body=dumps(inbound(wa_id="919850000001")))
+    stored = time.monotonic()
+    while WebhookEvent.objects.get(pk=event.pk).status == WebhookEvent.Status.PENDING:
+        assert time.monotonic() - started < 30, "the lingering worker never processed the row"
+        time.sleep(0.01)
+    found_after = time.monotonic() - stored
+    still_lingering = worker.is_alive()
+    worker.join(timeout=30)
+    assert still_lingering, f"processed only when the window closed ({found_after:.2f} s after it was stored)"
+    assert found_after < 1.5
+    assert reports[0].processed == 1
+    assert time.monotonic() - started >= 3.0  # and it still lingered out the whole window

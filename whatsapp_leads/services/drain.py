@@ -2,8 +2,9 @@
 
 The webhook view stores a row and, at most once per ``WAKE_INTERVAL_SECONDS`` per process,
 publishes a wake (``queueing.wake``); the worker that takes it processes every pending event in
-batches of ``DRAIN_BATCH_SIZE``, then looks once more ``WAKE_INTERVAL_SECONDS`` after it woke,
-which covers the rows whose publish the view skipped. The sweep stays the safety net for a lost
+batches of ``DRAIN_BATCH_SIZE``, then keeps looking every ``LINGER_POLL_SECONDS`` until
+``WAKE_INTERVAL_SECONDS`` after it woke, which covers the rows whose publish the view skipped
+(each found within a poll, not at the end of the window). The sweep stays the safety net for a lost
 wake or a dead worker.
 
 Exclusive on PostgreSQL: each claimed event is held by a session-level advisory lock
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 # 2**31 apart share a key, which only makes one wait for the other.
 LOCK_SPACE = 0x574C
 SCAN_FACTOR = 4  # rows looked at per batch wanted, so a batch fills past events others hold
+#: While lingering on an empty inbox, how often a woken worker looks again (seconds).
+LINGER_POLL_SECONDS = 0.02
 
 
 @dataclass(slots=True)
@@ -178,8 +181,8 @@ def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
     """Process ``first_id`` (the woken event) and then every pending event; see the module docstring.
 
     ``linger``: the wake came from the webhook view (``queueing.wake``), whose next webhooks may
-    have skipped their publish, so an empty inbox is looked at once more ``WAKE_INTERVAL_SECONDS``
-    after waking. Without it (the sweep, re-processing, a hand-over) an empty inbox ends the task.
+    have skipped their publish, so an empty inbox is looked at again every ``LINGER_POLL_SECONDS``
+    until ``WAKE_INTERVAL_SECONDS`` after waking, the last look starting at or after that time. Without it (the sweep, re-processing, a hand-over) an empty inbox ends the task.
     """
     woke = time.monotonic()
     quiet_after = woke + (app_settings.WAKE_INTERVAL_SECONDS if linger else 0)
@@ -192,6 +195,7 @@ def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
             if mine:
                 _run(mine, report)
         while True:
+            looked = time.monotonic()  # the claim sees every row committed before this
             if _postgres():
                 claimed, events = _claim_loaded(size)
             else:
@@ -203,8 +207,10 @@ def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
                     report.handed_on = publish(PROCESS_EVENT, claimed[-1], what="the rest of the inbox")
                     break
                 continue
-            now = time.monotonic()
-            if now >= quiet_after:
+            if looked >= quiet_after:
                 break
-            time.sleep(quiet_after - now)
+            # Empty, but a webhook stored before ``quiet_after`` may have skipped its wake: look
+            # again shortly (not only at the end), so such a row waits ~LINGER_POLL_SECONDS, not
+            # the whole window. An empty look is one indexed read of the pending rows.
+            time.sleep(max(0.0, min(LINGER_POLL_SECONDS, quiet_after - time.monotonic())))
     return report

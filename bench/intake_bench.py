@@ -316,7 +316,9 @@ def _serve(application: Any, environs: list[dict[str, Any]]) -> None:
     for environ in environs:
         response = application(environ, start_response)
         b"".join(response)
-        response.close()
+        close = getattr(response, "close", None)  # a WSGI iterable need not have one
+        if close is not None:
+            close()
 
 
 # Where the webhook's time goes: cumulative time of these functions (file fragment, function name).

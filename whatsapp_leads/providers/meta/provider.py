@@ -18,6 +18,7 @@ from ..base import (
     SignatureInvalid,
     SignatureMissing,
     TemplateChange,
+    request_header,
 )
 from . import media, send
 from .errors import meaning
@@ -59,7 +60,7 @@ class MetaProvider(Provider):
         return handshake(request)
 
     def verify(self, request: HttpRequest, body: bytes) -> None:
-        header = request.headers.get(SIGNATURE_HEADER)
+        header = request_header(request, SIGNATURE_HEADER)
         if not header:
             raise SignatureMissing(f"Missing {SIGNATURE_HEADER}")
         if not verify_meta_signature(body, header, app_settings.app_secrets):

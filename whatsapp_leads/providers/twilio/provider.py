@@ -17,6 +17,7 @@ from ..base import (
     SendResult,
     SignatureInvalid,
     SignatureMissing,
+    request_header,
 )
 from . import config, media, send
 from .callback import callback_from_query
@@ -71,7 +72,7 @@ class TwilioProvider(Provider):
         return number
 
     def verify(self, request: HttpRequest, body: bytes) -> None:
-        header = request.headers.get(SIGNATURE_HEADER)
+        header = request_header(request, SIGNATURE_HEADER)
         if not header:
             raise SignatureMissing(f"Missing {SIGNATURE_HEADER}")
         if not matches(url=signed_url(request), body=body, header=header, tokens=config.auth_tokens()):

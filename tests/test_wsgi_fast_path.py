@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import got_request_exception, request_started
+from django.core.signals import got_request_exception, request_finished, request_started
+from django.db import close_old_connections
 from django.test import RequestFactory
 from django.urls import set_script_prefix
 
@@ -34,6 +35,17 @@ class Answer:
         self.status = status
         self.headers = dict(headers)
         self.body = body
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_transaction() -> Iterator[None]:
+    """Django's handler closes old connections at each request's start and end, which would end
+    the test's transaction; its test client disconnects that receiver too, and so does this."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

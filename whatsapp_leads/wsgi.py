@@ -81,8 +81,14 @@ def _finish(response: HttpResponseBase, start_response: Callable[..., Any]) -> l
 
 
 def _after(alias: str) -> None:
-    """What ``close_old_connections`` does after a request, for the one connection the view used."""
-    connections[alias].close_if_unusable_or_obsolete()
+    """What ``close_old_connections`` does after a request, for the one connection the view used.
+
+    Not inside a transaction that outlives the request (a test's): Django's test client
+    disconnects ``close_old_connections`` for the same reason.
+    """
+    connection = connections[alias]
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def with_webhook_fast_path(application: WSGIApplication) -> WSGIApplication:

@@ -105,6 +105,9 @@ def test_a_rep_works_the_oldest_lead_from_the_inbox(browser, live_server, world,
     # A new inbound message appears without a reload (htmx polls every 4 s).
     deliver(inbound(wa_id="919800000002", name="Newer Neha", text="Any news on my loan?"))
     page.wait_for_selector("text=Any news on my loan?", timeout=8000)
+    # The title follows once htmx has settled the swap (inbox.js listens for htmx:afterSettle,
+    # 20 ms after the rows appear): wait for it rather than read it in between (failed once in CI).
+    page.wait_for_function("document.title.startsWith('(3) ')", timeout=8000)
     assert page.title().startswith("(3) ")
 
     page.click("text=Oldest Ojas")

@@ -93,8 +93,9 @@ def receive(request: HttpRequest, provider: Provider) -> HttpResponse:
     # In autocommit the row is committed: hand it over now. Inside a host's transaction, only
     # once that commits, so a worker never looks for a row it cannot see yet (on_commit's
     # bookkeeping is skipped in the common case: it was ~3 % of the webhook's Python).
-    if transaction.get_connection(router.db_for_write(WebhookEvent)).in_atomic_block:
-        transaction.on_commit(lambda: _hand_over(event_id), using=router.db_for_write(WebhookEvent))
+    alias = router.db_for_write(WebhookEvent)
+    if transaction.get_connection(alias).in_atomic_block:
+        transaction.on_commit(lambda: _hand_over(event_id), using=alias)
     else:
         _hand_over(event_id)
     return _text(200, "OK")

@@ -31,12 +31,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connections, router
 from django.http import HttpResponse, HttpResponseBase
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 from . import views
 from .conf import app_settings
@@ -65,8 +66,6 @@ def webhook_paths() -> dict[str, str]:
 
 
 def _strip_prefix(paths: dict[str, str]) -> dict[str, str]:
-    from django.urls import get_script_prefix
-
     prefix = get_script_prefix()
     if prefix == "/":
         return paths
@@ -103,8 +102,6 @@ def with_webhook_fast_path(application: WSGIApplication) -> WSGIApplication:
     if not paths:
         return application
     alias = router.db_for_write(WebhookEvent)
-    from django.conf import settings
-
     redirect_plain_http = bool(settings.SECURE_SSL_REDIRECT)
 
     def fast_path(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -182,7 +182,8 @@ def drain(first_id: int | None = None, *, linger: bool = False) -> DrainReport:
 
     ``linger``: the wake came from the webhook view (``queueing.wake``), whose next webhooks may
     have skipped their publish, so an empty inbox is looked at again every ``LINGER_POLL_SECONDS``
-    until ``WAKE_INTERVAL_SECONDS`` after waking, the last look starting at or after that time. Without it (the sweep, re-processing, a hand-over) an empty inbox ends the task.
+    until ``WAKE_INTERVAL_SECONDS`` after waking, the last look starting at or after that time.
+    Without it (the sweep, re-processing, a hand-over) an empty inbox ends the task.
     """
     woke = time.monotonic()
     quiet_after = woke + (app_settings.WAKE_INTERVAL_SECONDS if linger else 0)

@@ -241,7 +241,8 @@ class _KeptCursor:
     Making a cursor and Django's wrapper around it for every webhook was ~17 µs of the view's
     ~0.3 ms of Python. The cursor stays with its connection (a new connection gets its own);
     database errors still come out as Django's, and still mark the connection (``errors_occurred``)
-    so it is checked after the request. Used only when nothing logs or wraps queries
+    so it is checked after the request. PostgreSQL only (its INSERT returns the ids, so no
+    ``lastrowid``). Used only when nothing logs or wraps queries
     (``DEBUG``, ``assertNumQueries``, ``execute_wrapper``): then the INSERT goes through Django's
     wrapper as every other query does.
     """
@@ -266,10 +267,6 @@ class _KeptCursor:
     def fetchall(self) -> list[Any]:
         with self.db.wrap_database_errors:
             return list(self.cursor.fetchall())
-
-    @property
-    def lastrowid(self) -> Any:
-        return self.cursor.lastrowid
 
 
 def _insert(connection: BaseDatabaseWrapper, rows: list[_Row]) -> list[int]:
